@@ -1,0 +1,331 @@
+/*
+ * zpa.h - the zoned page allocator: Linux 6.1's buddy page allocator as an
+ * embeddable C library.
+ *
+ * A machine (struct zpa_machine) is one simulated or real physical memory:
+ * NUMA nodes, each with zones (DMA, DMA32, Normal, HighMem, Movable, Device),
+ * each zone with buddy free lists per order and migratetype, watermarks and
+ * lowmem protection computed with Linux 6.1's formulas.  Pages are named by
+ * their page frame number (PFN): physical address >> page_shift.
+ *
+ * Several machines can live in one process; nothing is global.  Every call
+ * that takes a machine is safe to call from many threads at once unless its
+ * comment says otherwise: allocation and free take the zone lock of the zone
+ * they touch, setup and tunable changes take every zone lock.
+ *
+ * Errors are negative ZPA_E* codes; zpa_strerror() names them.  Bad frees and
+ * other misuse are also reported through the machine's log callback in the
+ * style of Linux's bad_page()/WARN and counted in /proc/vmstat-style counters
+ * (zpa_bad_page, zpa_warn); they never corrupt the allocator's state.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef ZPA_H
+#define ZPA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zpa/gfp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZPA_VERSION_MAJOR 0
+#define ZPA_VERSION_MINOR 1
+
+typedef uint64_t zpa_pfn_t;
+#define ZPA_PFN_NONE ((zpa_pfn_t)-1)
+
+/* Limits of one machine. */
+#define ZPA_MAX_NODES     64
+#define ZPA_MAX_CPUS      256
+#define ZPA_MAX_RANGES    512
+#define ZPA_MAX_ORDER_LIMIT 20  /* max_order may be 1..ZPA_MAX_ORDER_LIMIT */
+
+/* Error codes (negative return values). */
+enum zpa_error {
+	ZPA_OK = 0,
+	ZPA_EINVAL = -1,      /* invalid argument or configuration */
+	ZPA_ENOMEM = -2,      /* no memory for metadata, or allocation failed */
+	ZPA_ERANGE = -3,      /* value out of the tunable's range */
+	ZPA_ENOENT = -4,      /* no such tunable, node, zone or file */
+	ZPA_EBADPFN = -5,     /* PFN not managed by this machine (foreign page) */
+	ZPA_EALIGN = -6,      /* PFN not aligned to the order freed */
+	ZPA_EORDER = -7,      /* order >= MAX_ORDER, or not the order allocated */
+	ZPA_EDOUBLEFREE = -8, /* page is already free */
+	ZPA_ETAIL = -9,       /* a tail page of a compound page was freed */
+	ZPA_EBADPAGE = -10,   /* page state forbids freeing (reserved, bad count) */
+	ZPA_EBADGFP = -11,    /* GFP combination Linux rejects */
+	ZPA_EPARSE = -12,     /* malformed input file or text */
+	ZPA_EIO = -13,        /* file could not be read */
+	ZPA_ECORRUPT = -14,   /* zpa_check() found an inconsistency */
+};
+const char *zpa_strerror(int err);
+
+/* Zone types, in Linux's order.  Which exist is part of the machine config. */
+enum zpa_zone_type {
+	ZPA_ZONE_DMA,
+	ZPA_ZONE_DMA32,
+	ZPA_ZONE_NORMAL,
+	ZPA_ZONE_HIGHMEM,
+	ZPA_ZONE_MOVABLE,
+	ZPA_ZONE_DEVICE,
+	ZPA_NR_ZONE_TYPES
+};
+const char *zpa_zone_type_name(enum zpa_zone_type type); /* "DMA32" ... */
+
+/* A range of physical memory, in bytes: [start, end). */
+enum zpa_range_type {
+	ZPA_RANGE_USABLE = 1,   /* RAM the allocator manages (e820 "usable") */
+	ZPA_RANGE_RESERVED = 2, /* RAM present but held back (memblock_reserve) */
+};
+struct zpa_range {
+	uint64_t start, end;
+	int type;       /* enum zpa_range_type */
+	int nid;        /* node it belongs to; ignored for RESERVED ranges */
+};
+
+/* Memory modes. */
+enum zpa_mem_mode {
+	ZPA_MEM_UNBACKED = 0, /* metadata only: simulation, device memory by offset */
+	ZPA_MEM_BACKED = 1,   /* caller hands real memory; zeroing touches it */
+};
+
+/* Log levels for the log callback. */
+enum zpa_log_level { ZPA_LOG_ERR = 3, ZPA_LOG_WARN = 4, ZPA_LOG_INFO = 6, ZPA_LOG_DEBUG = 7 };
+typedef void (*zpa_log_fn)(void *arg, int level, const char *msg);
+
+/*
+ * Everything that describes a machine.  Fill it with
+ * zpa_machine_config_init() (an empty machine with Linux's x86-64 defaults),
+ * add ranges, nodes and CPUs, then call zpa_machine_create().
+ */
+struct zpa_machine_config {
+	unsigned page_shift;       /* 12: 4 KiB pages */
+	unsigned max_order;        /* 11: orders 0..10 */
+	unsigned pageblock_order;  /* 9 */
+
+	unsigned nr_ranges;
+	struct zpa_range ranges[ZPA_MAX_RANGES];
+
+	unsigned nr_nodes;                         /* nodes 0..nr_nodes-1 */
+	uint8_t distance[ZPA_MAX_NODES][ZPA_MAX_NODES]; /* 0: 10 local / 20 remote */
+	unsigned nr_cpus;
+	int cpu_node[ZPA_MAX_CPUS];                /* node of each CPU */
+
+	/* Zone limits (bytes; 0 disables the zone), x86-64 by default. */
+	uint64_t dma_limit;        /* 16 MiB: DMA below it */
+	uint64_t dma32_limit;      /* 4 GiB: DMA32 below it */
+	uint64_t highmem_start;    /* 0: no HighMem (64-bit); else lowmem ends here */
+	bool zone_device;          /* list the (always empty) Device zone, as x86-64 does */
+	/* kernelcore=/movablecore= semantics for ZONE_MOVABLE (bytes or percent). */
+	uint64_t kernelcore, movablecore;
+	unsigned kernelcore_percent, movablecore_percent;
+
+	int mem_mode;              /* enum zpa_mem_mode */
+	void *backing;             /* BACKED: address of physical address backing_phys */
+	uint64_t backing_phys;
+	uint64_t backing_size;     /* bytes of backing; must cover every usable range */
+
+	/* Initial tunables; -1 keeps Linux's default (see zpa_sysctl_set()). */
+	long min_free_kbytes;
+	long watermark_scale_factor;
+	long watermark_boost_factor;
+	long lowmem_reserve_ratio[ZPA_NR_ZONE_TYPES]; /* indexed by zone type */
+	long percpu_pagelist_high_fraction;
+	int thp_enabled;           /* 1 (default): THP raises min_free_kbytes like khugepaged */
+
+	zpa_log_fn log;            /* NULL: messages go to stderr */
+	void *log_arg;
+	int log_level;             /* messages above it are dropped; default ZPA_LOG_WARN */
+	bool debug_panic;          /* abort() on a bad page instead of reporting */
+};
+
+/* An empty config with Linux x86-64 defaults (no ranges, no nodes). */
+void zpa_machine_config_init(struct zpa_machine_config *cfg);
+
+/*
+ * The built-in default machine: 2 nodes of 4 GiB each (8 GiB), 2 CPUs (one
+ * per node), distance 10/20, a PC-like e820 map (low 640 KiB, the legacy hole,
+ * RAM up to 3 GiB, the PCI hole, RAM above 4 GiB), giving zones DMA, DMA32 and
+ * Normal on node 0 and Normal on node 1.  Unbacked.
+ */
+void zpa_machine_config_default(struct zpa_machine_config *cfg);
+
+/* Append a range; returns 0 or ZPA_EINVAL (bad range) / ZPA_ENOMEM (table full). */
+int zpa_config_add_range(struct zpa_machine_config *cfg, uint64_t start, uint64_t end,
+			 int type, int nid);
+
+/*
+ * Build a machine from a Linux snapshot directory (see README: proc/zoneinfo,
+ * proc/sys/vm/ or vm-sysctls.txt, optional node distance/cpulist files and
+ * dmesg.txt).  Fills cfg and sets reserved ranges so that managed page counts
+ * equal the snapshot's.  On error returns ZPA_E* and writes a message to err.
+ */
+int zpa_config_from_snapshot(const char *dir, struct zpa_machine_config *cfg,
+			     char *err, size_t errlen);
+
+/*
+ * Parse a machine file (documented in docs/MACHINE.md) into cfg.  On error
+ * returns ZPA_EPARSE/ZPA_EIO with "file:line: reason" in err.
+ */
+int zpa_config_from_file(const char *path, struct zpa_machine_config *cfg,
+			 char *err, size_t errlen);
+
+struct zpa_machine;
+
+/*
+ * Create a machine: lay out nodes and zones, allocate the mem_map (16 bytes a
+ * page), free every managed page into the buddy lists the way memblock hands
+ * memory to Linux, and compute watermarks and protection.  Returns 0 and
+ * *out, or ZPA_EINVAL with a message through cfg->log.
+ */
+int zpa_machine_create(const struct zpa_machine_config *cfg, struct zpa_machine **out);
+void zpa_machine_destroy(struct zpa_machine *m);
+
+/* ----- tasks: the allocating context (Linux's `current`) ----- */
+
+/*
+ * A task holds what the allocator reads from `current`: the CPU it runs on,
+ * its flags (PF_MEMALLOC and the NOIO/NOFS scopes) and, in later versions,
+ * its memory policy and cpuset.  zpa_task_current() is the calling thread's
+ * own task (created on first use, CPU -1 = ask the platform).
+ */
+struct zpa_task;
+struct zpa_task *zpa_task_current(void);
+struct zpa_task *zpa_task_create(void);
+void zpa_task_destroy(struct zpa_task *t);
+void zpa_task_set_cpu(struct zpa_task *t, int cpu); /* -1: ask the platform */
+int zpa_task_cpu(const struct zpa_task *t);
+
+#define ZPA_PF_MEMALLOC        0x0800u   /* may use all reserves (reclaim context) */
+#define ZPA_PF_MEMALLOC_NOFS   0x40000u  /* scope: GFP_NOFS for all requests */
+#define ZPA_PF_MEMALLOC_NOIO   0x80000u  /* scope: GFP_NOIO for all requests */
+unsigned zpa_task_flags(const struct zpa_task *t);
+/* Set flags and return the previous value of those bits (memalloc_noio_save-like). */
+unsigned zpa_task_flags_save(struct zpa_task *t, unsigned flags);
+void zpa_task_flags_restore(struct zpa_task *t, unsigned saved, unsigned flags);
+
+/* A set of nodes. */
+typedef struct { uint64_t bits[(ZPA_MAX_NODES + 63) / 64]; } zpa_nodemask_t;
+
+/* ----- allocation and free ----- */
+
+/*
+ * Allocate 2^order contiguous pages: Linux's __alloc_pages().  The fast path
+ * walks the preferred node's zonelist at the low watermark, then the slow path
+ * retries at the min watermark with the reserves the GFP flags grant.
+ * preferred_nid -1 means the task's CPU's node; nodemask NULL allows every
+ * node; task NULL means zpa_task_current().  Returns the first PFN or
+ * ZPA_PFN_NONE.  order >= max_order fails (with a warning unless
+ * __GFP_NOWARN), as do GFP zone combinations Linux rejects.
+ * Takes the lock of each zone it allocates from.
+ */
+zpa_pfn_t zpa__alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp,
+			   unsigned order, int preferred_nid, const zpa_nodemask_t *nodemask);
+/* alloc_pages(): policy-driven (the current task, its node). */
+zpa_pfn_t zpa_alloc_pages(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order);
+/* alloc_pages_node(): prefer node nid (-1: the current node). */
+zpa_pfn_t zpa_alloc_pages_node(struct zpa_machine *m, int nid, zpa_gfp_t gfp, unsigned order);
+
+/*
+ * __free_pages(): drop a reference to the block at pfn allocated with this
+ * order; the last reference frees it into the buddy lists, merging with free
+ * buddies.  For a non-compound block still referenced elsewhere, the pages
+ * beyond the first are freed (Linux 6.1's behaviour).  Returns 0, or a
+ * negative ZPA_E* after a bad_page-style report when the free is invalid
+ * (double free, wrong order, tail page, foreign or unaligned PFN, reserved
+ * page); an invalid free changes nothing.  Takes the zone lock.
+ */
+int zpa_free_pages(struct zpa_machine *m, zpa_pfn_t pfn, unsigned order);
+
+/* get_page(): take another reference on an allocated block (its head PFN). */
+int zpa_get_page(struct zpa_machine *m, zpa_pfn_t pfn);
+
+/* page_address(): the memory of pfn in BACKED mode, NULL when unbacked. */
+void *zpa_page_address(const struct zpa_machine *m, zpa_pfn_t pfn);
+
+/* What zpa knows of one page. */
+struct zpa_page_info {
+	int nid;
+	int zone_type;         /* enum zpa_zone_type */
+	int refcount;
+	int order;             /* buddy order if free, allocation order if a head, else -1 */
+	int pageblock_migratetype;
+	bool buddy, reserved, head, tail, allocated;
+	zpa_pfn_t head_pfn;    /* compound head for tails; pfn otherwise */
+};
+int zpa_page_info(const struct zpa_machine *m, zpa_pfn_t pfn, struct zpa_page_info *out);
+
+/* compound_head()/compound_order() for any page of a __GFP_COMP block. */
+zpa_pfn_t zpa_compound_head(const struct zpa_machine *m, zpa_pfn_t pfn);
+int zpa_compound_order(const struct zpa_machine *m, zpa_pfn_t pfn);
+
+/* ----- tunables (sysctl-like) ----- */
+
+/*
+ * Set a vm tunable by its /proc/sys/vm name: min_free_kbytes,
+ * watermark_scale_factor, watermark_boost_factor, lowmem_reserve_ratio
+ * ("256 256 32 0 0", one per zone type present), percpu_pagelist_high_fraction.
+ * Values are range-checked as Linux's handlers do (ZPA_ERANGE/ZPA_EINVAL, state
+ * unchanged), then watermarks, protection and totalreserve_pages are
+ * recomputed.  Takes every zone lock.
+ */
+int zpa_sysctl_set(struct zpa_machine *m, const char *name, const char *value);
+/* Read a tunable as /proc/sys/vm prints it; returns the length like snprintf or ZPA_ENOENT. */
+int zpa_sysctl_get(const struct zpa_machine *m, const char *name, char *buf, size_t size);
+/* Names of all tunables, NULL-terminated. */
+const char *const *zpa_sysctl_names(void);
+
+/* ----- introspection ----- */
+
+/* Machine shape. */
+unsigned zpa_nr_nodes(const struct zpa_machine *m);
+unsigned zpa_nr_cpus(const struct zpa_machine *m);
+unsigned zpa_max_order(const struct zpa_machine *m);
+
+struct zpa_zone_info {
+	int nid, zone_type;
+	const char *name;
+	zpa_pfn_t start_pfn;
+	uint64_t spanned, present, managed;
+	uint64_t free;             /* NR_FREE_PAGES */
+	uint64_t min, low, high, boost;
+	uint64_t protection[ZPA_NR_ZONE_TYPES]; /* lowmem_reserve, per zone index */
+	unsigned nr_protection;    /* number of zone indexes this machine has */
+	uint64_t nr_free[ZPA_MAX_ORDER_LIMIT]; /* free blocks per order */
+};
+/* Info for the zone of type zone_type on node nid; ZPA_ENOENT if it does not exist. */
+int zpa_zone_info(struct zpa_machine *m, int nid, int zone_type, struct zpa_zone_info *out);
+
+/* Pages counters across the machine. */
+uint64_t zpa_total_managed(const struct zpa_machine *m);
+uint64_t zpa_total_free(struct zpa_machine *m);
+uint64_t zpa_totalreserve_pages(const struct zpa_machine *m);
+
+/*
+ * Print a /proc view in Linux 6.1's layout: "zoneinfo", "buddyinfo",
+ * "pagetypeinfo", "vmstat".  Writes at most size bytes (NUL-terminated) and
+ * returns the full length like snprintf, or ZPA_ENOENT for an unknown view.
+ * Takes each zone lock in turn (a consistent view per zone).
+ */
+long zpa_show(struct zpa_machine *m, const char *view, char *buf, size_t size);
+
+/* One /proc/vmstat counter by name; ZPA_ENOENT through *ok = false. */
+uint64_t zpa_vmstat(struct zpa_machine *m, const char *name, bool *ok);
+
+/*
+ * Full audit: free lists <-> page flags <-> counters <-> pageblock bits, and
+ * free + allocated = managed.  Returns 0 when consistent, else ZPA_ECORRUPT
+ * after writing the first problems to report (may be NULL).  Takes every zone
+ * lock; O(pages).
+ */
+int zpa_check(struct zpa_machine *m, char *report, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ZPA_H */

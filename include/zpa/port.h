@@ -1,0 +1,81 @@
+/*
+ * zpa/port.h - what an embedding provides to zpa's core: locks, the CPU id,
+ * metadata memory, logging and panic.
+ *
+ * The hosted port (src/port_posix.c) implements the out-of-line calls with
+ * pthreads, sched_getcpu(), calloc() and stderr.  A kernel or bare-metal
+ * embedding builds zpa with ZPA_PORT_EXTERNAL defined and supplies the same
+ * functions (spinlocks may disable interrupts there).  The lock types below
+ * are plain C11 atomics so they work unchanged in freestanding builds.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef ZPA_PORT_H
+#define ZPA_PORT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A test-and-test-and-set spinlock; uncontended lock+unlock is two atomics. */
+typedef struct {
+	_Atomic int locked;
+} zpa_spinlock_t;
+
+#define ZPA_SPINLOCK_INIT { 0 }
+
+static inline void zpa_port_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static inline void zpa_spin_lock_init(zpa_spinlock_t *l)
+{
+	atomic_init(&l->locked, 0);
+}
+
+static inline void zpa_spin_lock(zpa_spinlock_t *l)
+{
+	for (;;) {
+		if (!atomic_exchange_explicit(&l->locked, 1, memory_order_acquire))
+			return;
+		while (atomic_load_explicit(&l->locked, memory_order_relaxed))
+			zpa_port_cpu_relax();
+	}
+}
+
+static inline void zpa_spin_unlock(zpa_spinlock_t *l)
+{
+	atomic_store_explicit(&l->locked, 0, memory_order_release);
+}
+
+/* True if somebody holds the lock: the basis of lockdep_assert_held(). */
+static inline int zpa_spin_is_locked(zpa_spinlock_t *l)
+{
+	return atomic_load_explicit(&l->locked, memory_order_relaxed) != 0;
+}
+
+/* Setup-time serialisation; a spinlock is enough (no sleeping inside). */
+typedef zpa_spinlock_t zpa_mutex_t;
+
+/* The CPU the caller runs on (hosted: sched_getcpu(), 0 if unknown). */
+int zpa_port_cpu_id(void);
+/* Zeroed metadata memory and its release (hosted: calloc/free). */
+void *zpa_port_zalloc(size_t size);
+void zpa_port_free(void *p);
+/* Write one log line (hosted: stderr). */
+void zpa_port_log(int level, const char *msg);
+/* Stop everything (hosted: abort()).  Only called in debug_panic mode. */
+void zpa_port_panic(const char *msg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ZPA_PORT_H */

@@ -1,0 +1,194 @@
+/*
+ * check.c - zpa_check(): one full audit of a machine, the way mimalloc's
+ * mi_segment_valid() or TLSF's tlsf_check() audit theirs.
+ *
+ * For every zone, under its lock:
+ *   1. every free list is well linked (prev/next agree, ends match head/tail),
+ *      and each entry is a PG_buddy page of the list's order and migratetype,
+ *      2^order-aligned, inside the zone, on RAM, with no other page of the
+ *      block marked;
+ *   2. free_area[order].nr_free equals the blocks found on its lists;
+ *   3. NR_FREE_PAGES equals the free pages on every list but MIGRATE_ISOLATE's;
+ *   4. a walk over every pfn of the zone accounts each managed page exactly
+ *      once, as part of a free block or of an allocated block (PG_alloc head
+ *      with refcount >= 1; compound tails point to their head), and
+ *      free + allocated == managed_pages;
+ *   5. no two free buddies of the same order are left unmerged where the
+ *      merge rules would have merged them;
+ *   6. every pageblock has a valid migratetype.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdio.h>
+
+#include "internal.h"
+
+struct audit {
+	struct zpa_buf out;
+	int problems;
+};
+
+static void problem(struct audit *a, const struct zone *z, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void problem(struct audit *a, const struct zone *z, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (a->problems++ < 20)
+		zpa_bprintf(&a->out, "node %d zone %s: %s\n", z->zone_pgdat->node_id, z->name, msg);
+}
+
+static void check_zone(const struct zpa_machine *m, struct zone *z, struct audit *a)
+{
+	unsigned long start = z->zone_start_pfn, end = start + z->spanned_pages;
+	unsigned long free_counted = 0, free_all = 0, alloc_pages = 0, managed_seen = 0;
+
+	/* 1-3: the lists. */
+	for (unsigned o = 0; o < m->max_order; o++) {
+		unsigned long blocks = 0;
+		for (int mt = 0; mt < ZPA_MIGRATE_TYPES; mt++) {
+			const struct free_list *fl = &z->free_area[o].free_list[mt];
+			uint32_t prev = ZPA_NIL, idx = fl->head;
+			unsigned long guard = z->spanned_pages + 1;
+			while (idx != ZPA_NIL) {
+				if (!guard--) {
+					problem(a, z, "order %u type %d list loops", o, mt);
+					break;
+				}
+				unsigned long pfn = z->node_start_pfn + idx;
+				if (!zone_spans_pfn(z, pfn)) {
+					problem(a, z, "order %u type %d list holds pfn %#lx outside the zone", o, mt, pfn);
+					break;
+				}
+				const struct zpa_page *p = &z->mem_map[idx];
+				if (p->prev != prev)
+					problem(a, z, "pfn %#lx: prev link %u, expected %u", pfn, p->prev, prev);
+				if (!(p->flags & PG_buddy))
+					problem(a, z, "pfn %#lx on a free list without PG_buddy", pfn);
+				if (page_order(p) != o)
+					problem(a, z, "pfn %#lx on order-%u list has order %u", pfn, o, page_order(p));
+				if ((int)((p->flags & PG_MT_MASK) >> PG_MT_SHIFT) != mt)
+					problem(a, z, "pfn %#lx on type-%d list marked type %u", pfn, mt,
+						(p->flags & PG_MT_MASK) >> PG_MT_SHIFT);
+				if (pfn & ((1ul << o) - 1))
+					problem(a, z, "free block pfn %#lx not aligned to order %u", pfn, o);
+				if (pfn + (1ul << o) > end)
+					problem(a, z, "free block pfn %#lx order %u runs past the zone", pfn, o);
+				blocks++;
+				free_all += 1ul << o;
+				if (mt != ZPA_MIGRATE_ISOLATE)
+					free_counted += 1ul << o;
+				prev = idx;
+				idx = p->next;
+			}
+			if (fl->tail != prev)
+				problem(a, z, "order %u type %d: tail %u, last entry %u", o, mt, fl->tail, prev);
+		}
+		if (blocks != z->free_area[o].nr_free)
+			problem(a, z, "order %u: nr_free %lu, lists hold %lu", o, z->free_area[o].nr_free, blocks);
+	}
+	if ((long)free_counted != z->vm_stat[NR_FREE_PAGES])
+		problem(a, z, "NR_FREE_PAGES %ld, lists hold %lu", z->vm_stat[NR_FREE_PAGES], free_counted);
+
+	/* 4-5: the page walk. */
+	unsigned long walk_free = 0;
+	for (unsigned long pfn = start; pfn < end;) {
+		const struct zpa_page *p = pfn_to_page_nid(z->zone_pgdat, pfn);
+		if (page_zidx(p) != (unsigned)z->idx) {
+			problem(a, z, "pfn %#lx tagged with zone index %u", pfn, page_zidx(p));
+			pfn++;
+			continue;
+		}
+		if (p->flags & (PG_hole | PG_reserved)) {
+			if (p->flags & (PG_buddy | PG_alloc))
+				problem(a, z, "reserved pfn %#lx is marked free or allocated", pfn);
+			pfn++;
+			continue;
+		}
+		unsigned long n;
+		if (p->flags & PG_buddy) {
+			unsigned o = page_order(p);
+			n = 1ul << o;
+			walk_free += n;
+			if (p->refcount)
+				problem(a, z, "free pfn %#lx has refcount %d", pfn, p->refcount);
+			unsigned long bpfn = pfn ^ n;
+			if (o < m->max_order - 1 && zone_spans_pfn(z, bpfn) && bpfn > pfn) {
+				const struct zpa_page *b = pfn_to_page_nid(z->zone_pgdat, bpfn);
+				int pmt = get_pageblock_migratetype(z, pfn), bmt = get_pageblock_migratetype(z, bpfn);
+				bool mergeable = o < m->pageblock_order || pmt == bmt ||
+						 (pmt < ZPA_MIGRATE_PCPTYPES && bmt < ZPA_MIGRATE_PCPTYPES);
+				if ((b->flags & PG_buddy) && page_order(b) == o && mergeable)
+					problem(a, z, "free buddies %#lx and %#lx of order %u not merged", pfn, bpfn, o);
+			}
+		} else if (p->flags & PG_alloc) {
+			unsigned o = page_order(p);
+			n = 1ul << o;
+			alloc_pages += n;
+			if (p->refcount < 1)
+				problem(a, z, "allocated pfn %#lx has refcount %d", pfn, p->refcount);
+			if (pfn & (n - 1))
+				problem(a, z, "allocated block pfn %#lx not aligned to order %u", pfn, o);
+			for (unsigned long i = 1; i < n && pfn + i < end; i++) {
+				const struct zpa_page *t = p + i;
+				bool want_tail = p->flags & PG_head;
+				if ((t->flags & (PG_buddy | PG_alloc | PG_hole | PG_reserved)) ||
+				    want_tail != !!(t->flags & PG_tail) ||
+				    (want_tail && t->next != (uint32_t)(pfn - z->node_start_pfn))) {
+					problem(a, z, "page %#lx inside allocated block %#lx is inconsistent", pfn + i, pfn);
+					break;
+				}
+			}
+		} else {
+			problem(a, z, "managed pfn %#lx is neither free nor allocated (lost page)", pfn);
+			n = 1;
+		}
+		if (n > 1) {
+			for (unsigned long i = 1; i < n && pfn + i < end && (p->flags & PG_buddy); i++) {
+				const struct zpa_page *t = p + i;
+				if (t->flags & (PG_buddy | PG_alloc | PG_tail | PG_hole | PG_reserved) || t->refcount) {
+					problem(a, z, "page %#lx inside free block %#lx is marked", pfn + i, pfn);
+					break;
+				}
+			}
+		}
+		managed_seen += n;
+		pfn += n;
+	}
+	if (walk_free != free_all)
+		problem(a, z, "walk finds %lu free pages, lists hold %lu", walk_free, free_all);
+	if (managed_seen != z->managed_pages)
+		problem(a, z, "free %lu + allocated %lu = %lu, managed %lu", walk_free, alloc_pages, managed_seen,
+			z->managed_pages);
+
+	/* 6: pageblock types. */
+	if (z->spanned_pages)
+		for (unsigned long pfn = start & ~(m->pageblock_nr_pages - 1); pfn < end; pfn += m->pageblock_nr_pages) {
+			unsigned long at = pfn < start ? start : pfn;
+			int mt = get_pageblock_migratetype(z, at);
+			if (mt < 0 || mt >= ZPA_MIGRATE_TYPES)
+				problem(a, z, "pageblock at %#lx has migratetype %d", pfn, mt);
+		}
+}
+
+int zpa_check(struct zpa_machine *m, char *report, size_t size)
+{
+	struct audit a = { { report, size, 0 }, 0 };
+	if (report && size)
+		report[0] = 0;
+	for (unsigned n = 0; n < m->nr_nodes; n++) {
+		for (unsigned zi = 0; zi < m->nr_zone_types; zi++) {
+			struct zone *z = &m->nodes[n]->node_zones[zi];
+			zpa_spin_lock(&z->lock);
+			check_zone(m, z, &a);
+			zpa_spin_unlock(&z->lock);
+		}
+	}
+	if (a.problems > 20)
+		zpa_bprintf(&a.out, "... %d problems in all\n", a.problems);
+	return a.problems ? ZPA_ECORRUPT : 0;
+}

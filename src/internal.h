@@ -1,0 +1,187 @@
+/*
+ * internal.h - declarations shared between zpa's source files, grouped by the
+ * file that defines them (Linux's mm/internal.h).  Names here are internal:
+ * they have no zpa_ prefix unless they are also public, and the shared
+ * library does not export them.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef ZPA_INTERNAL_H
+#define ZPA_INTERNAL_H
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "types.h"
+
+#define ZPA_HIDDEN __attribute__((visibility("hidden")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Assertion tiers: ZPA_DEBUG 0 (none), 1 (cheap internal checks), 2 (+ expensive walks). */
+#ifndef ZPA_DEBUG
+#define ZPA_DEBUG 0
+#endif
+#if ZPA_DEBUG >= 1
+#define ZPA_ASSERT(m, cond) \
+	do { if (unlikely(!(cond))) zpa_assert_fail(m, __func__, #cond); } while (0)
+#else
+#define ZPA_ASSERT(m, cond) do { (void)sizeof(cond); } while (0)
+#endif
+/* Lock contract of a function: "zone lock held". */
+#define assert_zone_locked(m, z) ZPA_ASSERT(m, zpa_spin_is_locked(&(z)->lock))
+
+/* ---- alloc_flags (mm/internal.h of Linux 6.1.192) ---- */
+#define ALLOC_WMARK_MIN      WMARK_MIN
+#define ALLOC_WMARK_LOW      WMARK_LOW
+#define ALLOC_WMARK_HIGH     WMARK_HIGH
+#define ALLOC_NO_WATERMARKS  0x04   /* don't check watermarks at all */
+#define ALLOC_WMARK_MASK     (ALLOC_NO_WATERMARKS - 1)
+#define ALLOC_OOM            0x08   /* OOM victim: half the remaining reserve */
+#define ALLOC_NON_BLOCK      0x10   /* caller cannot block: a quarter more */
+#define ALLOC_MIN_RESERVE    0x20   /* __GFP_HIGH: half of the min reserve */
+#define ALLOC_CPUSET         0x40   /* check the cpuset */
+#define ALLOC_CMA            0x80   /* may use CMA pageblocks */
+#define ALLOC_NOFRAGMENT     0x100  /* avoid mixing pageblock types */
+#define ALLOC_HIGHATOMIC     0x200  /* may use MIGRATE_HIGHATOMIC */
+#define ALLOC_KSWAPD         0x800  /* may wake kswapd (== __GFP_KSWAPD_RECLAIM) */
+#define ALLOC_RESERVES       (ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM)
+
+#define PAGE_ALLOC_COSTLY_ORDER 3
+
+/* ---- error.c: reports, strerror ---- */
+ZPA_HIDDEN void zpa_log(const struct zpa_machine *m, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* WARN(): log with the call site, count zpa_warn; once per site when once != 0. */
+ZPA_HIDDEN void zpa_warn(struct zpa_machine *m, const char *func, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* bad_page(): report a page whose state forbids the operation; counts zpa_bad_page. */
+ZPA_HIDDEN void bad_page(struct zpa_machine *m, unsigned long pfn, const struct zpa_page *page,
+			 const char *reason);
+ZPA_HIDDEN void zpa_assert_fail(const struct zpa_machine *m, const char *func, const char *cond);
+
+/* ---- gfp.c: GFP decoding ---- */
+/*
+ * gfp_zone_type(): the zone type Linux's GFP_ZONE_TABLE gives for the zone
+ * modifiers of gfp (ZPA_ZONE_NORMAL, _DMA, _DMA32, _HIGHMEM or _MOVABLE,
+ * before mapping absent zones), or -1 for a combination GFP_ZONE_BAD marks.
+ */
+ZPA_HIDDEN int gfp_zone_type(zpa_gfp_t gfp);
+/* gfp_zone(): highest zone index the request may use on machine m, or -1 if bad. */
+static inline int gfp_zone(const struct zpa_machine *m, zpa_gfp_t gfp)
+{
+	int t = gfp_zone_type(gfp);
+	return t < 0 ? -1 : m->gfp_zone_idx[t];
+}
+/* gfp_migratetype(): MIGRATE_UNMOVABLE/MOVABLE/RECLAIMABLE from the mobility bits. */
+static inline int gfp_migratetype(const struct zpa_machine *m, zpa_gfp_t gfp)
+{
+	if (unlikely(m->t.page_group_by_mobility_disabled))
+		return ZPA_MIGRATE_UNMOVABLE;
+	return (int)((gfp & (ZPA___GFP_RECLAIMABLE | ZPA___GFP_MOVABLE)) >> 3);
+}
+/* gfp_to_alloc_flags(): the slow path's alloc_flags (Linux 6.1.192). */
+ZPA_HIDDEN unsigned gfp_to_alloc_flags(zpa_gfp_t gfp, unsigned order);
+/*
+ * gfp_check(): 0 if Linux accepts the request silently, 1 if it would WARN
+ * but go on, -1 if it must fail (GFP_ZONE_BAD combination, unknown bits,
+ * order >= max_order).  *why gets a static reason (NULL for 0).
+ */
+ZPA_HIDDEN int gfp_check(zpa_gfp_t gfp, unsigned order, unsigned max_order, const char **why);
+/* current_gfp_context(): apply the task's NOIO/NOFS scopes. */
+ZPA_HIDDEN zpa_gfp_t current_gfp_context(const struct zpa_task *task, zpa_gfp_t gfp);
+
+/* ---- mm_init.c: machine layout ---- */
+/* Node and page of pfn, or NULL if the pfn lies outside every node's span. */
+static inline pg_data_t *pfn_to_pgdat(const struct zpa_machine *m, unsigned long pfn)
+{
+	for (unsigned i = 0; i < m->nr_nodes; i++) {
+		pg_data_t *pgdat = m->nodes[i];
+		if (pgdat && pfn - pgdat->node_start_pfn < pgdat->node_spanned_pages)
+			return pgdat;
+	}
+	return NULL;
+}
+static inline struct zpa_page *pfn_to_page_nid(pg_data_t *pgdat, unsigned long pfn)
+{
+	return &pgdat->node_mem_map[pfn - pgdat->node_start_pfn];
+}
+static inline struct zone *page_zone(pg_data_t *pgdat, const struct zpa_page *page)
+{
+	return &pgdat->node_zones[page_zidx(page)];
+}
+static inline bool zone_spans_pfn(const struct zone *z, unsigned long pfn)
+{
+	return pfn - z->zone_start_pfn < z->spanned_pages;
+}
+static inline bool populated_zone(const struct zone *z) { return z->present_pages != 0; }
+static inline bool managed_zone(const struct zone *z) { return z->managed_pages != 0; }
+static inline bool is_highmem_idx(const struct zpa_machine *m, int idx)
+{
+	return m->zone_type_of[idx] == ZPA_ZONE_HIGHMEM;
+}
+ZPA_HIDDEN void build_all_zonelists(struct zpa_machine *m);
+
+/* ---- zone.c: watermarks, protection, tunables ---- */
+ZPA_HIDDEN void init_per_zone_wmark_min(struct zpa_machine *m);  /* boot: default min_free_kbytes */
+ZPA_HIDDEN void setup_per_zone_wmarks(struct zpa_machine *m);
+ZPA_HIDDEN void setup_per_zone_lowmem_reserve(struct zpa_machine *m);
+ZPA_HIDDEN void calculate_totalreserve_pages(struct zpa_machine *m);
+ZPA_HIDDEN unsigned long nr_free_buffer_pages(const struct zpa_machine *m);
+static inline unsigned long wmark_pages(const struct zone *z, int i)
+{
+	return z->_watermark[i] + z->watermark_boost;
+}
+static inline unsigned long min_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_MIN); }
+static inline unsigned long low_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_LOW); }
+static inline unsigned long high_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_HIGH); }
+
+/* ---- buddy.c: free lists and the buddy algorithm (zone lock held) ---- */
+ZPA_HIDDEN int get_pageblock_migratetype(const struct zone *z, unsigned long pfn);
+ZPA_HIDDEN void set_pageblock_migratetype(struct zone *z, unsigned long pfn, int mt);
+ZPA_HIDDEN void add_to_free_list(struct zone *z, struct zpa_page *page, unsigned order, int mt, bool tail);
+ZPA_HIDDEN void del_page_from_free_list(struct zone *z, struct zpa_page *page, unsigned order);
+ZPA_HIDDEN struct zpa_page *__rmqueue_smallest(struct zone *z, unsigned order, int mt);
+ZPA_HIDDEN struct zpa_page *__rmqueue(struct zpa_machine *m, struct zone *z, unsigned order, int mt,
+				      unsigned alloc_flags);
+ZPA_HIDDEN void __free_one_page(struct zpa_machine *m, struct zone *z, unsigned long pfn,
+				unsigned order, int mt, bool to_tail);
+static inline uint32_t page_index(const struct zone *z, const struct zpa_page *p)
+{
+	return (uint32_t)(p - z->mem_map);
+}
+static inline unsigned long page_to_pfn(const struct zone *z, const struct zpa_page *p)
+{
+	return z->node_start_pfn + (unsigned long)(p - z->mem_map);
+}
+static inline void __mod_zone_page_state(struct zone *z, enum zone_stat_item i, long delta)
+{
+	z->vm_stat[i] += delta;
+}
+static inline unsigned long zone_page_state(const struct zone *z, enum zone_stat_item i)
+{
+	long v = z->vm_stat[i];
+	return v < 0 ? 0 : (unsigned long)v;
+}
+
+/* ---- page_alloc.c: allocation and free ---- */
+ZPA_HIDDEN bool zone_watermark_ok(const struct zpa_machine *m, struct zone *z, unsigned order,
+				  unsigned long mark, int highest_zoneidx, unsigned alloc_flags);
+ZPA_HIDDEN bool __zone_watermark_ok(const struct zpa_machine *m, struct zone *z, unsigned order,
+				    unsigned long mark, int highest_zoneidx, unsigned alloc_flags,
+				    long free_pages);
+ZPA_HIDDEN void count_vm_event(struct zpa_machine *m, enum vm_event_item item, unsigned long n);
+
+/* ---- vmstat.c: /proc views ---- */
+ZPA_HIDDEN const char *zone_stat_name(enum zone_stat_item i);
+ZPA_HIDDEN const char *numa_stat_name(enum numa_stat_item i);
+ZPA_HIDDEN const char *vm_event_name(enum vm_event_item i);
+
+/* ---- tiny buffer printer used by the views (vmstat.c) ---- */
+struct zpa_buf {
+	char *p;
+	size_t size, len;  /* len may exceed size: the length needed */
+};
+ZPA_HIDDEN void zpa_bprintf(struct zpa_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif /* ZPA_INTERNAL_H */

@@ -1,0 +1,234 @@
+/*
+ * types.h - zpa's internal data structures, named after Linux's.
+ *
+ * Glossary
+ *   pfn        page frame number: physical address >> page_shift.
+ *   mem_map    per-node array of struct zpa_page, indexed by pfn - node_start_pfn
+ *              (Linux's pgdat->node_mem_map).  Links between pages are such
+ *              32-bit node-local indexes, never pointers: 16 bytes a page.
+ *   zone       a pfn interval of one node with its own free lists, watermarks
+ *              and lock.  zone->idx is zone_idx(): its position in the node's
+ *              zone array (the machine's configured zone types, in order).
+ *   free_area  free_area[order].free_list[migratetype]: doubly linked lists of
+ *              free blocks.  A free block of order k is 2^k-aligned, lies in
+ *              one zone, and its first page has PG_buddy and order k; its buddy
+ *              is pfn ^ (1 << k).
+ *   pageblock  2^pageblock_order pages sharing one migratetype, kept in a
+ *              per-zone nibble bitmap (Linux's pageblock_flags).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef ZPA_TYPES_H
+#define ZPA_TYPES_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zpa.h"
+#include "zpa/port.h"
+
+#define ZPA_NIL 0xffffffffu /* end of a page-index list */
+
+/*
+ * struct zpa_page - 16 bytes of metadata for one page.
+ *   next, prev: free-list links (node-local page indexes) while PG_buddy; for
+ *               a compound tail, next holds the head's node-local index.
+ *   flags:      PG_* bits below, the order (bits 0-4) and the free list's
+ *               migratetype (bits 5-7).
+ *   refcount:   Linux's _refcount: 0 when free or an inner page, >= 1 on the
+ *               first page of an allocated block.
+ */
+struct zpa_page {
+	uint32_t next;
+	uint32_t prev;
+	uint32_t flags;
+	int32_t refcount;
+};
+
+#define PG_ORDER_MASK    0x1fu        /* order: buddy order or allocation order */
+#define PG_MT_SHIFT      5
+#define PG_MT_MASK       (0x7u << PG_MT_SHIFT) /* migratetype of the free list */
+#define PG_buddy         (1u << 8)    /* first page of a free block */
+#define PG_reserved      (1u << 9)    /* not managed: hole or reserved range */
+#define PG_head          (1u << 10)   /* compound head */
+#define PG_tail          (1u << 11)   /* compound tail; next = head index */
+#define PG_alloc         (1u << 12)   /* first page of an allocated block, order in bits 0-4 */
+#define PG_hole          (1u << 13)   /* not present (hole in the memory map) */
+#define PG_pcp           (1u << 14)   /* on a per-CPU list */
+#define PG_lru           (1u << 15)   /* allocated for a movable user (Linux: on an LRU) */
+#define PG_ZONE_SHIFT    16           /* zone index within the node (3 bits) */
+#define PG_ZONE_MASK     (0x7u << PG_ZONE_SHIFT)
+
+static inline unsigned page_order(const struct zpa_page *p) { return p->flags & PG_ORDER_MASK; }
+static inline unsigned page_zidx(const struct zpa_page *p) { return (p->flags & PG_ZONE_MASK) >> PG_ZONE_SHIFT; }
+
+struct free_list {
+	uint32_t head, tail;          /* node-local page indexes, ZPA_NIL if empty */
+};
+
+struct free_area {
+	struct free_list free_list[ZPA_MIGRATE_TYPES];
+	unsigned long nr_free;        /* free blocks of this order, all types */
+};
+
+enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
+
+/* Per-zone counters (Linux's zone_stat_item), defined once. */
+#define ZPA_ZONE_STAT_ITEMS(X) \
+	X(NR_FREE_PAGES, "nr_free_pages") \
+	X(NR_ZONE_INACTIVE_ANON, "nr_zone_inactive_anon") \
+	X(NR_ZONE_ACTIVE_ANON, "nr_zone_active_anon") \
+	X(NR_ZONE_INACTIVE_FILE, "nr_zone_inactive_file") \
+	X(NR_ZONE_ACTIVE_FILE, "nr_zone_active_file") \
+	X(NR_ZONE_UNEVICTABLE, "nr_zone_unevictable") \
+	X(NR_ZONE_WRITE_PENDING, "nr_zone_write_pending") \
+	X(NR_MLOCK, "nr_mlock") \
+	X(NR_BOUNCE, "nr_bounce") \
+	X(NR_ZSPAGES, "nr_zspages") \
+	X(NR_FREE_CMA_PAGES, "nr_free_cma")
+
+#define ZPA_ENUM_ITEM(e, s) e,
+enum zone_stat_item { ZPA_ZONE_STAT_ITEMS(ZPA_ENUM_ITEM) NR_VM_ZONE_STAT_ITEMS };
+
+/* Per-zone NUMA events (Linux's numa_stat_item). */
+#define ZPA_NUMA_STAT_ITEMS(X) \
+	X(NUMA_HIT, "numa_hit") \
+	X(NUMA_MISS, "numa_miss") \
+	X(NUMA_FOREIGN, "numa_foreign") \
+	X(NUMA_INTERLEAVE_HIT, "numa_interleave") \
+	X(NUMA_LOCAL, "numa_local") \
+	X(NUMA_OTHER, "numa_other")
+enum numa_stat_item { ZPA_NUMA_STAT_ITEMS(ZPA_ENUM_ITEM) NR_VM_NUMA_EVENT_ITEMS };
+
+/*
+ * Machine-wide events (Linux's vm_event_item) that /proc/vmstat prints.
+ * The pgalloc_* counters are per zone type and are generated from the zone
+ * list; the rest are listed here once.  zpa_bad_page and zpa_warn are zpa's
+ * own: bad frees reported, and WARN-style misuse.
+ */
+#define ZPA_VM_EVENT_ITEMS(X) \
+	X(PGFREE, "pgfree") \
+	X(ALLOCSTALL_ANY, "zpa_alloc_fail") \
+	X(ZPA_BAD_PAGE, "zpa_bad_page") \
+	X(ZPA_WARN, "zpa_warn")
+enum vm_event_item { ZPA_VM_EVENT_ITEMS(ZPA_ENUM_ITEM) NR_VM_EVENT_ITEMS };
+
+struct pglist_data;
+
+struct zone {
+	zpa_spinlock_t lock;                 /* protects free_area, counters, pageblock bits */
+
+	/* read-mostly */
+	unsigned long _watermark[NR_WMARK];
+	unsigned long watermark_boost;
+	unsigned long nr_reserved_highatomic;
+	long lowmem_reserve[ZPA_NR_ZONE_TYPES]; /* indexed by zone index */
+	struct pglist_data *zone_pgdat;
+	struct zpa_page *mem_map;            /* == zone_pgdat->node_mem_map */
+	unsigned long node_start_pfn;        /* == zone_pgdat->node_start_pfn */
+	uint8_t *pageblock_flags;            /* 4 bits per pageblock, from zone_start_pfn rounded down */
+
+	unsigned long zone_start_pfn;
+	unsigned long spanned_pages;         /* end - start, holes included */
+	unsigned long present_pages;         /* RAM pages, holes excluded */
+	unsigned long managed_pages;         /* present minus reserved: buddy-managed */
+	unsigned long cma_pages;
+	int type;                            /* enum zpa_zone_type */
+	int idx;                             /* zone_idx(): index in the node's zone array */
+	const char *name;
+	unsigned max_order;                  /* the machine's MAX_ORDER */
+	unsigned pageblock_shift;            /* the machine's pageblock_order */
+	unsigned long nr_fallback;           /* __rmqueue_fallback steals (zone lock) */
+
+	struct free_area free_area[ZPA_MAX_ORDER_LIMIT];
+
+	long vm_stat[NR_VM_ZONE_STAT_ITEMS];   /* zone lock */
+	_Atomic long vm_numa_event[NR_VM_NUMA_EVENT_ITEMS];
+	_Atomic unsigned long pgalloc;         /* pages allocated from this zone (pgalloc_<zone>) */
+};
+
+/* One entry of a zonelist: a zone and its index, as Linux's zoneref. */
+struct zoneref {
+	struct zone *zone;
+	int zone_idx;
+};
+
+enum { ZONELIST_FALLBACK, ZONELIST_NOFALLBACK, MAX_ZONELISTS };
+
+struct zonelist {
+	struct zoneref *zonerefs;   /* terminated by zone == NULL */
+	unsigned nr;
+};
+
+typedef struct pglist_data {
+	int node_id;
+	unsigned nr_zones;                   /* index of highest populated zone + 1 */
+	struct zone node_zones[ZPA_NR_ZONE_TYPES]; /* machine's zone types, in order */
+	struct zonelist node_zonelists[MAX_ZONELISTS];
+	unsigned long node_start_pfn;
+	unsigned long node_spanned_pages;
+	unsigned long node_present_pages;
+	struct zpa_page *node_mem_map;       /* node_spanned_pages entries */
+	unsigned long totalreserve_pages;
+} pg_data_t;
+
+struct zpa_tunables {
+	long min_free_kbytes;
+	long user_min_free_kbytes;          /* -1 until set by the user */
+	long watermark_scale_factor;
+	long watermark_boost_factor;
+	long lowmem_reserve_ratio[ZPA_NR_ZONE_TYPES]; /* by zone index */
+	long percpu_pagelist_high_fraction;
+	int thp_enabled;
+	int page_group_by_mobility_disabled;
+};
+
+struct zpa_machine {
+	struct zpa_machine_config cfg;
+	unsigned page_shift, max_order, pageblock_order;
+	unsigned long pageblock_nr_pages;
+
+	/* Zone types this machine has, in order: zone index -> type and back. */
+	unsigned nr_zone_types;               /* Linux's MAX_NR_ZONES */
+	int zone_type_of[ZPA_NR_ZONE_TYPES];  /* zone index -> enum zpa_zone_type */
+	int zone_idx_of[ZPA_NR_ZONE_TYPES];   /* type -> zone index, -1 if absent */
+	int gfp_zone_idx[ZPA_NR_ZONE_TYPES];  /* gfp_zone() result type -> zone index (OPT_ZONE_*) */
+
+	unsigned nr_nodes;
+	pg_data_t *nodes[ZPA_MAX_NODES];
+	int node_order[ZPA_MAX_NODES];        /* nodes sorted by start pfn, for pfn lookup */
+
+	struct zpa_tunables t;
+	unsigned long totalreserve_pages;
+	zpa_gfp_t gfp_allowed_mask;
+	bool has_cma;                         /* any MIGRATE_CMA pageblocks (views print CMA only then) */
+
+	zpa_mutex_t setup_lock;               /* serialises tunable changes */
+	_Atomic unsigned long vm_events[NR_VM_EVENT_ITEMS];
+	_Atomic unsigned long warn_once;      /* bits of WARN_ON_ONCE sites already hit */
+};
+
+/* The task (Linux's `current`): see zpa_task_* in zpa.h. */
+struct zpa_task {
+	int cpu;                 /* -1: ask the platform */
+	unsigned flags;          /* ZPA_PF_* */
+	bool is_thread_default;
+};
+
+/*
+ * struct alloc_context - one allocation request as it walks the zonelist
+ * (Linux's alloc_context), passed by const pointer.
+ */
+struct alloc_context {
+	struct zonelist *zonelist;
+	const zpa_nodemask_t *nodemask;
+	struct zoneref *preferred_zoneref;
+	int migratetype;
+	int highest_zoneidx;
+	bool spread_dirty_pages;
+	struct zpa_task *task;
+};
+
+#endif /* ZPA_TYPES_H */
