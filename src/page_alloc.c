@@ -367,8 +367,13 @@ static unsigned gfp_pfmemalloc_flags(zpa_gfp_t gfp, const struct zpa_task *task)
 static struct zpa_page *__alloc_pages_slowpath(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order,
 					       struct alloc_context *ac, struct zone **zone_out)
 {
-	unsigned alloc_flags = gfp_to_alloc_flags(gfp, order);
 	struct zpa_page *page;
+
+	/* An atomic request that may sleep is not atomic: Linux warns (done by
+	 * gfp_check() on entry) and drops __GFP_ATOMIC here. */
+	if ((gfp & (ZPA___GFP_ATOMIC | ZPA___GFP_DIRECT_RECLAIM)) == (ZPA___GFP_ATOMIC | ZPA___GFP_DIRECT_RECLAIM))
+		gfp &= ~ZPA___GFP_ATOMIC;
+	unsigned alloc_flags = gfp_to_alloc_flags(gfp, order);
 
 	if (gfp_migratetype(m, gfp) != ZPA_MIGRATE_MOVABLE)
 		alloc_flags &= ~ALLOC_CMA; /* grouping by mobility is off */

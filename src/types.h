@@ -61,6 +61,8 @@ struct zpa_page {
 #define PG_ZONE_SHIFT    16           /* zone index within the node (3 bits) */
 #define PG_ZONE_MASK     (0x7u << PG_ZONE_SHIFT)
 
+_Static_assert(sizeof(struct zpa_page) == 16, "struct zpa_page must stay 16 bytes");
+
 static inline unsigned page_order(const struct zpa_page *p) { return p->flags & PG_ORDER_MASK; }
 static inline unsigned page_zidx(const struct zpa_page *p) { return (p->flags & PG_ZONE_MASK) >> PG_ZONE_SHIFT; }
 

@@ -1,0 +1,36 @@
+/*
+ * main.c - entry point of the `zpa` program: pick the subcommand.
+ *
+ * Without arguments the program runs its demonstration (cmd_default in
+ * cmd_run.c).  Every other first argument names a command (info, run, help)
+ * or is --help/-h/--version; anything else is a usage error (exit 2).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <string.h>
+
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2)
+		return cmd_default();
+	cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+		return cli_print_help(stdout, NULL);
+	if (strcmp(cmd, "--version") == 0) {
+		printf("zpa %d.%d\n", ZPA_VERSION_MAJOR, ZPA_VERSION_MINOR);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(cmd, "info") == 0)
+		return cmd_info(argc - 1, argv + 1);
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "help") == 0)
+		return cmd_help(argc - 1, argv + 1);
+	if (cmd[0] == '-')
+		return cli_usage_error(NULL, "unknown option '%s'", cmd);
+	return cli_usage_error(NULL, "unknown command '%s' (info, run, help)", cmd);
+}

@@ -1,0 +1,230 @@
+/*
+ * report.c - what the `zpa` program prints about a workload run: aligned
+ * tables of requests by GFP class, by order and by node, the page balance
+ * and the zpa_check() line, plus the same numbers as JSON for scripts.
+ *
+ * The text is for people; the JSON is for programs and holds only
+ * deterministic values (no timings), so two runs with the same seed and
+ * machine write identical JSON.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_heading(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("\n=== ", f);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputs(" ===\n\n", f);
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static unsigned gfp_width(void)
+{
+	unsigned w = (unsigned)strlen("gfp flags");
+	char buf[256];
+
+	for (unsigned c = 0; c < WL_NR_CLASSES; c++) {
+		unsigned n = (unsigned)zpa_gfp_format(wl_classes[c].gfp, buf, sizeof(buf));
+
+		if (n >= sizeof(buf))
+			n = sizeof(buf) - 1;
+
+		if (n > w)
+			w = n;
+	}
+	return w;
+}
+
+static void print_classes(FILE *f, const struct wl_result *r)
+{
+	unsigned gw = gfp_width();
+	char gfp[256], orders[16];
+	uint64_t req = 0, fail = 0, pages = 0, frees = 0, live = 0;
+
+	fprintf(f, "Allocation requests by GFP class:\n");
+	fprintf(f, "  %-16s %-*s %-6s %10s %9s %7s %11s %10s %9s\n", "class", (int)gw,
+		"gfp flags", "orders", "requests", "failed", "fail%", "pages", "freed", "held");
+	for (unsigned c = 0; c < WL_NR_CLASSES; c++) {
+		const struct wl_class *k = &wl_classes[c];
+		const struct wl_class_stats *s = &r->cls[c];
+
+		zpa_gfp_format(k->gfp, gfp, sizeof(gfp));
+		if (k->min_order == k->max_order)
+			snprintf(orders, sizeof(orders), "%u", k->min_order);
+		else
+			snprintf(orders, sizeof(orders), "%u-%u", k->min_order, k->max_order);
+		fprintf(f, "  %-16s %-*s %-6s %10llu %9llu %6.2f%% %11llu %10llu %9llu\n", k->name,
+			(int)gw, gfp, orders, (unsigned long long)s->requests,
+			(unsigned long long)s->failures, pct(s->failures, s->requests),
+			(unsigned long long)s->pages, (unsigned long long)s->frees,
+			(unsigned long long)s->live);
+		req += s->requests, fail += s->failures, pages += s->pages;
+		frees += s->frees, live += s->live;
+	}
+	fprintf(f, "  %-16s %-*s %-6s %10llu %9llu %6.2f%% %11llu %10llu %9llu\n", "total",
+		(int)gw, "", "", (unsigned long long)req, (unsigned long long)fail,
+		pct(fail, req), (unsigned long long)pages, (unsigned long long)frees,
+		(unsigned long long)live);
+	fprintf(f, "  (pages: pages handed out; freed/held: blocks freed again / still held)\n");
+}
+
+static void print_orders(FILE *f, const struct wl_result *r)
+{
+	fprintf(f, "Allocation requests by order:\n");
+	fprintf(f, "  %-5s %10s %9s %7s\n", "order", "requests", "failed", "fail%");
+	for (unsigned o = 0; o < ZPA_MAX_ORDER_LIMIT; o++) {
+		const struct wl_order_stats *s = &r->order[o];
+
+		if (!s->requests)
+			continue;
+		fprintf(f, "  %-5u %10llu %9llu %6.2f%%\n", o, (unsigned long long)s->requests,
+			(unsigned long long)s->failures, pct(s->failures, s->requests));
+	}
+}
+
+static void print_nodes(FILE *f, struct zpa_machine *m, const struct wl_result *r)
+{
+	unsigned nodes = zpa_nr_nodes(m);
+	uint64_t total = 0;
+
+	for (unsigned c = 0; c < WL_NR_CLASSES; c++)
+		total += r->cls[c].pages;
+	fprintf(f, "Pages handed out by node:\n");
+	fprintf(f, "  %-4s %11s %7s\n", "node", "pages", "share");
+	for (unsigned nid = 0; nid < nodes && nid < ZPA_MAX_NODES; nid++) {
+		uint64_t n = 0;
+
+		for (unsigned c = 0; c < WL_NR_CLASSES; c++)
+			n += r->cls[c].node_pages[nid];
+		fprintf(f, "  %-4u %11llu %6.2f%%\n", nid, (unsigned long long)n, pct(n, total));
+	}
+}
+
+void cli_print_summary(FILE *f, struct zpa_machine *m, const struct wl_result *r,
+		       int check_rc, const char *check_report, double seconds)
+{
+	uint64_t managed = zpa_total_managed(m), free_pages = zpa_total_free(m);
+	uint64_t used = managed > free_pages ? managed - free_pages : 0;
+
+	fprintf(f, "seed %llu: %llu operations (%llu allocation requests, %llu frees) in %.2f s\n",
+		(unsigned long long)r->seed, (unsigned long long)r->ops,
+		(unsigned long long)r->allocs, (unsigned long long)r->frees, seconds);
+	fputc('\n', f);
+	print_classes(f, r);
+	fputc('\n', f);
+	print_orders(f, r);
+	fputc('\n', f);
+	print_nodes(f, m, r);
+	fputc('\n', f);
+	fprintf(f, "Pages:\n");
+	fprintf(f, "  %-34s %11llu\n", "managed", (unsigned long long)managed);
+	fprintf(f, "  %-34s %11llu  (%.1f%% of managed, %llu blocks)\n", "held by the workload at the end",
+		(unsigned long long)r->in_use, pct(r->in_use, managed),
+		(unsigned long long)r->live_blocks);
+	fprintf(f, "  %-34s %11llu  (%.1f%%; targets: fill %.0f%%, peak %.1f%%)\n", "peak held",
+		(unsigned long long)r->peak_in_use, pct(r->peak_in_use, managed),
+		pct(r->target_pages, managed), pct(r->peak_target_pages, managed));
+	fprintf(f, "  %-34s %11llu  (held + pages cached on per-CPU lists)\n", "in use (managed - free)",
+		(unsigned long long)used);
+	fputc('\n', f);
+	fprintf(f, "Failures: %llu of %llu requests (%.2f%%)", (unsigned long long)r->failures,
+		(unsigned long long)r->allocs, pct(r->failures, r->allocs));
+	if (r->failures)
+		fprintf(f, "; expected under pressure: the slow path cannot reclaim or compact yet");
+	fputc('\n', f);
+	if (r->free_errors)
+		fprintf(f, "Refused frees: %llu (first: %s) -- a bug\n",
+			(unsigned long long)r->free_errors, zpa_strerror(r->first_free_error));
+	else
+		fprintf(f, "Refused frees: 0\n");
+	fputc('\n', f);
+	if (check_rc == 0)
+		fprintf(f, "zpa_check: ok\n");
+	else
+		fprintf(f, "zpa_check: FAILED (%s)\n%s\n", zpa_strerror(check_rc),
+			check_report ? check_report : "");
+}
+
+/* Print s as a JSON string. */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch == '\n')
+			fputs("\\n", f);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+int cli_write_json(FILE *f, struct zpa_machine *m, const struct wl_result *r,
+		   int check_rc, const char *check_report)
+{
+	char gfp[256];
+	unsigned nodes = zpa_nr_nodes(m);
+
+	fprintf(f, "{\n  \"seed\": %llu,\n  \"ops\": %llu,\n  \"allocs\": %llu,\n  \"frees\": %llu,\n",
+		(unsigned long long)r->seed, (unsigned long long)r->ops,
+		(unsigned long long)r->allocs, (unsigned long long)r->frees);
+	fprintf(f, "  \"failures\": %llu,\n  \"refused_frees\": %llu,\n",
+		(unsigned long long)r->failures, (unsigned long long)r->free_errors);
+	fprintf(f, "  \"managed_pages\": %llu,\n  \"free_pages\": %llu,\n",
+		(unsigned long long)zpa_total_managed(m), (unsigned long long)zpa_total_free(m));
+	fprintf(f, "  \"held_pages\": %llu,\n  \"held_blocks\": %llu,\n  \"peak_held_pages\": %llu,\n",
+		(unsigned long long)r->in_use, (unsigned long long)r->live_blocks,
+		(unsigned long long)r->peak_in_use);
+	fprintf(f, "  \"classes\": [\n");
+	for (unsigned c = 0; c < WL_NR_CLASSES; c++) {
+		const struct wl_class_stats *s = &r->cls[c];
+
+		zpa_gfp_format(wl_classes[c].gfp, gfp, sizeof(gfp));
+		fprintf(f, "    {\"name\": ");
+		json_string(f, wl_classes[c].name);
+		fprintf(f, ", \"gfp\": ");
+		json_string(f, gfp);
+		fprintf(f, ", \"gfp_mask\": \"%#x\", \"min_order\": %u, \"max_order\": %u, "
+			"\"requests\": %llu, \"failures\": %llu, \"pages\": %llu, \"frees\": %llu, "
+			"\"held\": %llu, \"node_pages\": [",
+			(unsigned)wl_classes[c].gfp, wl_classes[c].min_order, wl_classes[c].max_order,
+			(unsigned long long)s->requests, (unsigned long long)s->failures,
+			(unsigned long long)s->pages, (unsigned long long)s->frees,
+			(unsigned long long)s->live);
+		for (unsigned nid = 0; nid < nodes && nid < ZPA_MAX_NODES; nid++)
+			fprintf(f, "%s%llu", nid ? ", " : "", (unsigned long long)s->node_pages[nid]);
+		fprintf(f, "]}%s\n", c + 1 < WL_NR_CLASSES ? "," : "");
+	}
+	fprintf(f, "  ],\n  \"orders\": [\n");
+	bool first = true;
+	for (unsigned o = 0; o < ZPA_MAX_ORDER_LIMIT; o++) {
+		if (!r->order[o].requests)
+			continue;
+		fprintf(f, "%s    {\"order\": %u, \"requests\": %llu, \"failures\": %llu}",
+			first ? "" : ",\n", o, (unsigned long long)r->order[o].requests,
+			(unsigned long long)r->order[o].failures);
+		first = false;
+	}
+	fprintf(f, "\n  ],\n  \"check\": ");
+	json_string(f, check_rc == 0 ? "ok" : (check_report && *check_report ? check_report
+								       : zpa_strerror(check_rc)));
+	fprintf(f, "\n}\n");
+	return ferror(f) ? -1 : 0;
+}

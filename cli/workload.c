@@ -1,0 +1,333 @@
+/*
+ * workload.c - the default workload of the `zpa` program: a deterministic
+ * stream of kernel-like page allocations and frees.
+ *
+ * Requests come from seven classes (wl_classes below): slab pages, anonymous
+ * and page-cache pages, compound slab pages of order 1-3, atomic pages,
+ * DMA32 and DMA pages for drivers, and order-9 transparent hugepages.  Each
+ * operation picks a CPU at random and runs on that CPU's task (one
+ * zpa_task per CPU, pinned with zpa_task_set_cpu), so requests prefer that
+ * CPU's node and every node with a CPU is used.  An operation is either an
+ * allocation (class by weight, order uniform in the class's range, capped at
+ * max_order - 1) or the free of a block chosen at random among those held.
+ *
+ * Occupancy follows a target, as a fraction of managed pages:
+ *   fill   (first 45% of the operations)  75%
+ *   churn  (next 40%)                     75% rising linearly to the peak
+ *                                         over a third of the phase, holding
+ *                                         it a third, and falling back
+ *   settle (last 15%)                     65%
+ * where the peak leaves free only three quarters of the zones' summed min
+ * watermarks (at most 99.5%, at least 80%): deep enough that ordinary
+ * requests fail while atomic ones may still dip into the reserves.  The
+ * probability of allocating is 0.5 + 30 * (target - in_use) / managed,
+ * clamped to [0.1, 0.9].  The churn phase pushes the machine into
+ * fragmentation and watermark pressure; since the slow path cannot reclaim
+ * or compact, failed requests there are expected, counted and reported.
+ * Blocks still held at the end stay allocated.
+ *
+ * Randomness comes from xoshiro256** seeded through splitmix64, so a seed,
+ * an operation count and a machine give the same run every time.
+ *
+ * Invariant: r->in_use is the sum of 2^order over the blocks in the live
+ * table, each of which the machine handed out and has not been freed.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const struct wl_class wl_classes[WL_NR_CLASSES] = {
+	{ "slab",            ZPA_GFP_KERNEL,                  0, 0, 300 },
+	{ "anon/page cache", ZPA_GFP_HIGHUSER_MOVABLE,        0, 0, 440 },
+	{ "slab compound",   ZPA_GFP_KERNEL | ZPA___GFP_COMP, 1, 3, 120 },
+	{ "atomic",          ZPA_GFP_ATOMIC,                  0, 0,  60 },
+	{ "driver DMA32",    ZPA_GFP_KERNEL | ZPA_GFP_DMA32,  0, 0,  60 },
+	{ "driver DMA",      ZPA_GFP_KERNEL | ZPA_GFP_DMA,    0, 1,   5 },
+	{ "THP",             ZPA_GFP_TRANSHUGE,               9, 9,  15 },
+};
+
+/* Phase boundaries and targets, in percent. */
+#define FILL_END_PCT    45
+#define CHURN_END_PCT   85
+#define FILL_TARGET     0.75
+#define PEAK_MIN        0.80
+#define PEAK_MAX        0.995
+#define PEAK_RESERVE    0.75    /* share of the summed min watermarks left free */
+#define SETTLE_TARGET   0.65
+#define GAIN            30.0
+#define P_MIN           0.1
+#define P_MAX           0.9
+
+/* ----- xoshiro256** seeded by splitmix64 ----- */
+
+struct rng {
+	uint64_t s[4];
+};
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void rng_seed(struct rng *r, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(struct rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t result = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+/* Uniform in [0, n), n > 0 (Lemire's multiply-shift; bias is negligible here). */
+static uint64_t rng_below(struct rng *r, uint64_t n)
+{
+	return (uint64_t)(((unsigned __int128)rng_next(r) * n) >> 64);
+}
+
+/* Uniform in [0, 1). */
+static double rng_unit(struct rng *r)
+{
+	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* ----- the workload ----- */
+
+struct live_block {
+	zpa_pfn_t pfn;
+	uint8_t order;
+	uint8_t cls;
+};
+
+struct wl_state {
+	struct zpa_machine *m;
+	struct rng rng;
+	struct zpa_task **tasks;
+	unsigned nr_tasks;
+	unsigned max_order;
+	struct live_block *live;
+	size_t nr_live, cap_live;
+	struct wl_result *r;
+};
+
+/* Expected pages of one allocation request, over the class weights. */
+static double mean_request_pages(unsigned max_order)
+{
+	double pages = 0, weight = 0;
+
+	for (unsigned c = 0; c < WL_NR_CLASSES; c++) {
+		const struct wl_class *k = &wl_classes[c];
+		double sum = 0;
+
+		for (unsigned o = k->min_order; o <= k->max_order; o++)
+			sum += (double)(1ULL << (o < max_order ? o : max_order - 1));
+		pages += k->weight * sum / (k->max_order - k->min_order + 1);
+		weight += k->weight;
+	}
+	return pages / weight;
+}
+
+uint64_t wl_default_ops(struct zpa_machine *m)
+{
+	/* Enough operations for the fill phase to reach its target at P_MAX. */
+	double target = FILL_TARGET * (double)zpa_total_managed(m);
+	double per_op = (P_MAX - (1.0 - P_MAX)) * mean_request_pages(zpa_max_order(m));
+	double ops = target / per_op * 100.0 / FILL_END_PCT * 1.05;
+
+	if (ops < 100000)
+		ops = 100000;
+	if (ops > 5000000)
+		ops = 5000000;
+	return (uint64_t)ops;
+}
+
+double wl_peak_fraction(struct zpa_machine *m)
+{
+	double managed = (double)zpa_total_managed(m), min_sum = 0, peak;
+
+	for (unsigned nid = 0; nid < zpa_nr_nodes(m); nid++) {
+		for (int t = 0; t < ZPA_NR_ZONE_TYPES; t++) {
+			struct zpa_zone_info z;
+
+			if (zpa_zone_info(m, (int)nid, t, &z) == 0)
+				min_sum += (double)z.min;
+		}
+	}
+	peak = managed > 0 ? 1.0 - PEAK_RESERVE * min_sum / managed : PEAK_MIN;
+	if (peak > PEAK_MAX)
+		peak = PEAK_MAX;
+	if (peak < PEAK_MIN)
+		peak = PEAK_MIN;
+	return peak;
+}
+
+/* The occupancy target (pages) at operation i of n, peaking at `peak`. */
+static double target_at(uint64_t i, uint64_t n, double managed, double peak)
+{
+	uint64_t fill_end = n * FILL_END_PCT / 100, churn_end = n * CHURN_END_PCT / 100;
+
+	if (i < fill_end)
+		return FILL_TARGET * managed;
+	if (i < churn_end) {
+		double x = (double)(i - fill_end) / (double)(churn_end - fill_end);
+
+		double rise = x < 1.0 / 3 ? 3 * x : x < 2.0 / 3 ? 1.0 : 3 * (1 - x);
+
+		return (FILL_TARGET + (peak - FILL_TARGET) * rise) * managed;
+	}
+	return SETTLE_TARGET * managed;
+}
+
+static unsigned pick_class(struct wl_state *st)
+{
+	uint64_t x = rng_below(&st->rng, 1000);
+	unsigned c;
+
+	for (c = 0; c + 1 < WL_NR_CLASSES; c++) {
+		if (x < wl_classes[c].weight)
+			break;
+		x -= wl_classes[c].weight;
+	}
+	return c;
+}
+
+static int do_alloc(struct wl_state *st, struct zpa_task *task)
+{
+	struct wl_result *r = st->r;
+	unsigned c = pick_class(st);
+	const struct wl_class *k = &wl_classes[c];
+	unsigned order = k->min_order + (unsigned)rng_below(&st->rng, k->max_order - k->min_order + 1);
+	struct zpa_page_info info;
+	zpa_pfn_t pfn;
+
+	if (order >= st->max_order)
+		order = st->max_order - 1;
+	r->allocs++;
+	r->cls[c].requests++;
+	r->order[order].requests++;
+	pfn = zpa__alloc_pages(st->m, task, k->gfp, order, -1, NULL);
+	if (pfn == ZPA_PFN_NONE) {
+		r->failures++;
+		r->cls[c].failures++;
+		r->order[order].failures++;
+		return 0;
+	}
+	if (st->nr_live == st->cap_live) {
+		size_t cap = st->cap_live ? st->cap_live * 2 : 65536;
+		struct live_block *nl = realloc(st->live, cap * sizeof(*nl));
+
+		if (!nl) {
+			zpa_free_pages(st->m, pfn, order);
+			return ZPA_ENOMEM;
+		}
+		st->live = nl;
+		st->cap_live = cap;
+	}
+	st->live[st->nr_live++] = (struct live_block){ pfn, (uint8_t)order, (uint8_t)c };
+	r->cls[c].pages += 1ULL << order;
+	if (zpa_page_info(st->m, pfn, &info) == 0 && info.nid >= 0 && info.nid < ZPA_MAX_NODES)
+		r->cls[c].node_pages[info.nid] += 1ULL << order;
+	r->in_use += 1ULL << order;
+	if (r->in_use > r->peak_in_use)
+		r->peak_in_use = r->in_use;
+	return 0;
+}
+
+static void do_free(struct wl_state *st)
+{
+	struct wl_result *r = st->r;
+	size_t i = (size_t)rng_below(&st->rng, st->nr_live);
+	struct live_block b = st->live[i];
+	int rc;
+
+	st->live[i] = st->live[--st->nr_live];
+	rc = zpa_free_pages(st->m, b.pfn, b.order);
+	r->frees++;
+	r->cls[b.cls].frees++;
+	r->in_use -= 1ULL << b.order;
+	if (rc) {
+		if (!r->free_errors)
+			r->first_free_error = rc;
+		r->free_errors++;
+	}
+}
+
+int wl_run(struct zpa_machine *m, const struct wl_params *p, struct wl_result *r)
+{
+	struct wl_state st = { .m = m, .r = r, .max_order = zpa_max_order(m) };
+	double managed, peak;
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->seed = p->seed;
+	r->managed = zpa_total_managed(m);
+	r->target_pages = (uint64_t)(FILL_TARGET * (double)r->managed);
+	managed = (double)r->managed;
+	peak = wl_peak_fraction(m);
+	r->peak_target_pages = (uint64_t)(peak * managed);
+	rng_seed(&st.rng, p->seed);
+
+	st.nr_tasks = zpa_nr_cpus(m) ? zpa_nr_cpus(m) : 1;
+	st.tasks = calloc(st.nr_tasks, sizeof(*st.tasks));
+	if (!st.tasks)
+		return ZPA_ENOMEM;
+	for (unsigned c = 0; c < st.nr_tasks; c++) {
+		st.tasks[c] = zpa_task_create();
+		if (!st.tasks[c]) {
+			rc = ZPA_ENOMEM;
+			goto out;
+		}
+		zpa_task_set_cpu(st.tasks[c], (int)c);
+	}
+
+	uint64_t n = p->ops ? p->ops : wl_default_ops(m);
+
+	for (uint64_t i = 0; i < n && rc == 0; i++) {
+		struct zpa_task *task = st.tasks[rng_below(&st.rng, st.nr_tasks)];
+		double err = (target_at(i, n, managed, peak) - (double)r->in_use) / managed;
+		double p_alloc = 0.5 + GAIN * err;
+
+		if (p_alloc < P_MIN)
+			p_alloc = P_MIN;
+		if (p_alloc > P_MAX)
+			p_alloc = P_MAX;
+		r->ops++;
+		if (st.nr_live == 0 || rng_unit(&st.rng) < p_alloc)
+			rc = do_alloc(&st, task);
+		else
+			do_free(&st);
+	}
+	r->live_blocks = st.nr_live;
+	for (size_t i = 0; i < st.nr_live; i++)
+		r->cls[st.live[i].cls].live++;
+out:
+	for (unsigned c = 0; c < st.nr_tasks; c++)
+		if (st.tasks[c])
+			zpa_task_destroy(st.tasks[c]);
+	free(st.tasks);
+	free(st.live);
+	return rc;
+}

@@ -1,0 +1,515 @@
+/*
+ * vmstat.c - counter names and the /proc text views of a machine:
+ * zoneinfo, buddyinfo, pagetypeinfo and vmstat, in Linux 6.1's layout
+ * (mm/vmstat.c), plus zpa_vmstat() to read one vmstat line by name.
+ *
+ * Every view is printed into a caller buffer through struct zpa_buf, which
+ * behaves like one long snprintf: it writes what fits, keeps the buffer
+ * NUL-terminated and counts the full length, so a caller can size a buffer
+ * from a first call with size 0.
+ *
+ * Fidelity rules (what is printed and why):
+ *   - Field names, order, printf widths and spacing are Linux 6.1's, so a
+ *     tool that parses the kernel's files parses zpa's.
+ *   - Only state zpa models is printed.  zoneinfo leaves out the
+ *     "  per-node stats" block (zpa has no node counters: LRU, slab,
+ *     workingset ... are not modelled) and the "  pagesets" block (no per-CPU
+ *     lists yet: see zoneinfo_show_pagesets(), the hook for them).
+ *     "node_unreclaimable" is 0: zpa has no reclaim that could give up.
+ *   - The per-zone counter lists (zone_stat_item, numa_stat_item) are printed
+ *     whole: they are zpa's own counters, even those that stay 0 because the
+ *     pages they count (LRU, mlock, zsmalloc) do not exist in zpa.
+ *   - Migratetype columns are those of the target kernel, Debian's 6.1,
+ *     which is built without CONFIG_CMA: Unmovable, Movable, Reclaimable,
+ *     HighAtomic, Isolate.  The CMA column appears only on a machine that
+ *     has CMA pages (as a CONFIG_CMA kernel would print it).
+ *   - vmstat prints, in Linux's order: the zone counters summed over zones,
+ *     the NUMA events summed over zones, pgalloc_<zone> for each zone type
+ *     the machine has, then the machine events Linux has (pgfree), and last
+ *     zpa's own events (names beginning "zpa_").  Node counters, writeback
+ *     thresholds and events zpa does not model are left out.
+ *
+ * Locking: each zone's lock is held while that zone is printed (free lists,
+ * counters and pageblock bits are then consistent per zone), as Linux's
+ * walk_zones_in_node() does.  Events are atomics and read without locks.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdio.h>
+
+#include "internal.h"
+
+/* ---------------------------------------------------------------- names */
+
+#define ZPA_NAME_ITEM(e, s) s,
+static const char *const zone_stat_names[NR_VM_ZONE_STAT_ITEMS] = {
+	ZPA_ZONE_STAT_ITEMS(ZPA_NAME_ITEM)
+};
+static const char *const numa_stat_names[NR_VM_NUMA_EVENT_ITEMS] = {
+	ZPA_NUMA_STAT_ITEMS(ZPA_NAME_ITEM)
+};
+static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
+	ZPA_VM_EVENT_ITEMS(ZPA_NAME_ITEM)
+};
+#undef ZPA_NAME_ITEM
+
+/* The /proc/vmstat name of a zone counter ("nr_free_pages"), NULL if out of range. */
+const char *zone_stat_name(enum zone_stat_item i)
+{
+	return (unsigned)i < NR_VM_ZONE_STAT_ITEMS ? zone_stat_names[i] : NULL;
+}
+
+/* The /proc/vmstat name of a NUMA event ("numa_hit"), NULL if out of range. */
+const char *numa_stat_name(enum numa_stat_item i)
+{
+	return (unsigned)i < NR_VM_NUMA_EVENT_ITEMS ? numa_stat_names[i] : NULL;
+}
+
+/* The /proc/vmstat name of a machine event ("pgfree"), NULL if out of range. */
+const char *vm_event_name(enum vm_event_item i)
+{
+	return (unsigned)i < NR_VM_EVENT_ITEMS ? vm_event_names[i] : NULL;
+}
+
+/*
+ * pgalloc_<zone> by zone type.  Linux builds these from TEXTS_FOR_ZONES,
+ * whose suffixes are lower case and differ from zone->name for HighMem
+ * ("_high").
+ */
+static const char *const pgalloc_names[ZPA_NR_ZONE_TYPES] = {
+	[ZPA_ZONE_DMA] = "pgalloc_dma",
+	[ZPA_ZONE_DMA32] = "pgalloc_dma32",
+	[ZPA_ZONE_NORMAL] = "pgalloc_normal",
+	[ZPA_ZONE_HIGHMEM] = "pgalloc_high",
+	[ZPA_ZONE_MOVABLE] = "pgalloc_movable",
+	[ZPA_ZONE_DEVICE] = "pgalloc_device",
+};
+
+/* Events named "zpa_..." are zpa's own and are printed after Linux's. */
+static bool zpa_only_event(const char *name)
+{
+	return strncmp(name, "zpa_", 4) == 0;
+}
+
+/* -------------------------------------------------------------- buffer */
+
+/*
+ * Append formatted text to b with snprintf semantics: b->len grows by the
+ * full length of the text even when it does not fit, and when b->size > 0
+ * the buffer always holds a NUL-terminated prefix of everything appended.
+ * b->len may already exceed b->size (nothing more is then written).
+ */
+void zpa_bprintf(struct zpa_buf *b, const char *fmt, ...)
+{
+	char *dst = NULL;
+	size_t room = 0;
+	va_list ap;
+	int n;
+
+	if (b->p && b->len < b->size) {
+		dst = b->p + b->len;
+		room = b->size - b->len;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(dst, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->len += (size_t)n;
+}
+
+static void buf_init(struct zpa_buf *b, char *p, size_t size)
+{
+	b->p = p;
+	b->size = size;
+	b->len = 0;
+	if (p && size)
+		p[0] = '\0';
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static unsigned long zone_numa_event_state(const struct zone *z, enum numa_stat_item i)
+{
+	long v = atomic_load_explicit(&z->vm_numa_event[i], memory_order_relaxed);
+	return v < 0 ? 0 : (unsigned long)v;
+}
+
+/* N_MEMORY: the node has at least one populated zone. */
+static bool node_has_memory(const struct zpa_machine *m, const pg_data_t *pgdat)
+{
+	for (unsigned zid = 0; zid < m->nr_zone_types; zid++)
+		if (populated_zone(&pgdat->node_zones[zid]))
+			return true;
+	return false;
+}
+
+/* A CONFIG_CMA kernel's columns: shown only when some zone has CMA pages. */
+static bool machine_has_cma(const struct zpa_machine *m)
+{
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+		const pg_data_t *pgdat = m->nodes[nid];
+		if (!pgdat)
+			continue;
+		for (unsigned zid = 0; zid < m->nr_zone_types; zid++)
+			if (pgdat->node_zones[zid].cma_pages)
+				return true;
+	}
+	return false;
+}
+
+static bool migratetype_shown(int mt, bool cma)
+{
+	return mt != ZPA_MIGRATE_CMA || cma;
+}
+
+/*
+ * Call print(b, m, pgdat, zone) for each zone of pgdat in zone-index order,
+ * with the zone's lock held; only populated zones when populated_only.
+ * Linux's walk_zones_in_node().
+ */
+typedef void (*zone_print_fn)(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
+			      struct zone *zone, bool cma);
+
+static void walk_zones_in_node(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
+			       bool populated_only, bool cma, zone_print_fn print)
+{
+	for (unsigned zid = 0; zid < m->nr_zone_types; zid++) {
+		struct zone *zone = &pgdat->node_zones[zid];
+
+		if (populated_only && !populated_zone(zone))
+			continue;
+		zpa_spin_lock(&zone->lock);
+		print(b, m, pgdat, zone, cma);
+		zpa_spin_unlock(&zone->lock);
+	}
+}
+
+/* ------------------------------------------------------------ zoneinfo */
+
+/*
+ * Hook for the per-CPU pagesets block of a populated zone.  zpa has no
+ * per-CPU page lists yet, so this prints nothing.  When they exist it must
+ * print, as Linux 6.1 does: "\n  pagesets", then for each CPU its number,
+ * count, high and batch, and the CPU's vm stats threshold (see
+ * zoneinfo_show_print() in Linux's mm/vmstat.c for the exact layout).
+ * Zone lock held.
+ */
+static void zoneinfo_show_pagesets(struct zpa_buf *b, struct zpa_machine *m, struct zone *zone)
+{
+	(void)b;
+	(void)m;
+	(void)zone;
+}
+
+/* One zone of /proc/zoneinfo.  Zone lock held. */
+static void zoneinfo_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
+				struct zone *zone, bool cma)
+{
+	(void)cma;
+	assert_zone_locked(m, zone);
+
+	zpa_bprintf(b, "Node %d, zone %8s", pgdat->node_id, zone->name);
+	/* No "  per-node stats" block: zpa has no node counters (see top). */
+	zpa_bprintf(b, "\n  pages free     %lu", zone_page_state(zone, NR_FREE_PAGES));
+	zpa_bprintf(b, "\n        boost    %lu", zone->watermark_boost);
+	zpa_bprintf(b, "\n        min      %lu", min_wmark_pages(zone));
+	zpa_bprintf(b, "\n        low      %lu", low_wmark_pages(zone));
+	zpa_bprintf(b, "\n        high     %lu", high_wmark_pages(zone));
+	zpa_bprintf(b, "\n        spanned  %lu", zone->spanned_pages);
+	zpa_bprintf(b, "\n        present  %lu", zone->present_pages);
+	zpa_bprintf(b, "\n        managed  %lu", zone->managed_pages);
+	zpa_bprintf(b, "\n        cma      %lu", zone->cma_pages);
+
+	/* One entry per zone index of the machine, even absent zones. */
+	zpa_bprintf(b, "\n        protection: (");
+	for (unsigned i = 0; i < m->nr_zone_types; i++)
+		zpa_bprintf(b, "%s%ld", i ? ", " : "", zone->lowmem_reserve[i]);
+	zpa_bprintf(b, ")");
+
+	/* An empty zone ends here. */
+	if (!populated_zone(zone)) {
+		zpa_bprintf(b, "\n");
+		return;
+	}
+
+	for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
+		zpa_bprintf(b, "\n      %-12s %lu", zone_stat_names[i],
+			    zone_page_state(zone, (enum zone_stat_item)i));
+	for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+		zpa_bprintf(b, "\n      %-12s %lu", numa_stat_names[i],
+			    zone_numa_event_state(zone, (enum numa_stat_item)i));
+
+	zoneinfo_show_pagesets(b, m, zone);
+
+	zpa_bprintf(b, "\n  node_unreclaimable:  %u", 0u);
+	zpa_bprintf(b, "\n  start_pfn:           %lu", zone->zone_start_pfn);
+	zpa_bprintf(b, "\n");
+}
+
+/* /proc/zoneinfo: every zone index of every node, empty zones included. */
+static void show_zoneinfo(struct zpa_buf *b, struct zpa_machine *m)
+{
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+		if (m->nodes[nid])
+			walk_zones_in_node(b, m, m->nodes[nid], false, false, zoneinfo_show_print);
+}
+
+/* ----------------------------------------------------------- buddyinfo */
+
+/* One line of /proc/buddyinfo: free blocks per order.  Zone lock held. */
+static void frag_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
+			    struct zone *zone, bool cma)
+{
+	(void)cma;
+	assert_zone_locked(m, zone);
+
+	zpa_bprintf(b, "Node %d, zone %8s ", pgdat->node_id, zone->name);
+	for (unsigned order = 0; order < m->max_order; order++)
+		zpa_bprintf(b, "%6lu ", zone->free_area[order].nr_free);
+	zpa_bprintf(b, "\n");
+}
+
+/* /proc/buddyinfo: populated zones only. */
+static void show_buddyinfo(struct zpa_buf *b, struct zpa_machine *m)
+{
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+		if (m->nodes[nid])
+			walk_zones_in_node(b, m, m->nodes[nid], true, false, frag_show_print);
+}
+
+/* -------------------------------------------------------- pagetypeinfo */
+
+/*
+ * Linux stops counting one free list at this many entries (it walks the list
+ * under the zone lock) and prints the count with a leading '>'.
+ */
+#define FREE_LIST_COUNT_CAP 100000ul
+
+/*
+ * Entries of one free list, capped at FREE_LIST_COUNT_CAP (*overflow set when
+ * the cap is reached).  Zone lock held.
+ */
+static unsigned long count_free_list(const struct zone *zone, const struct free_list *list,
+				     bool *overflow)
+{
+	unsigned long limit = zone->zone_pgdat ? zone->zone_pgdat->node_spanned_pages : 0;
+	unsigned long count = 0;
+
+	*overflow = false;
+	for (uint32_t idx = list->head; idx != ZPA_NIL; idx = zone->mem_map[idx].next) {
+		if (zone->zone_pgdat && idx >= limit)
+			break; /* a corrupt link: zpa_check() reports it */
+		if (++count >= FREE_LIST_COUNT_CAP) {
+			*overflow = true;
+			break;
+		}
+	}
+	return count;
+}
+
+/* Free blocks per migratetype and order of one zone.  Zone lock held. */
+static void pagetypeinfo_showfree_print(struct zpa_buf *b, struct zpa_machine *m,
+					pg_data_t *pgdat, struct zone *zone, bool cma)
+{
+	assert_zone_locked(m, zone);
+
+	for (int mt = 0; mt < ZPA_MIGRATE_TYPES; mt++) {
+		if (!migratetype_shown(mt, cma))
+			continue;
+		zpa_bprintf(b, "Node %4d, zone %8s, type %12s ", pgdat->node_id, zone->name,
+			    zpa_migratetype_name(mt));
+		for (unsigned order = 0; order < m->max_order; order++) {
+			bool overflow;
+			unsigned long n = count_free_list(zone,
+							  &zone->free_area[order].free_list[mt],
+							  &overflow);
+			zpa_bprintf(b, "%s%6lu ", overflow ? ">" : "", n);
+		}
+		zpa_bprintf(b, "\n");
+	}
+}
+
+/*
+ * Pageblocks per migratetype of one zone.  Like Linux, step from the zone's
+ * first pfn (not necessarily pageblock aligned) by pageblock_nr_pages and
+ * count the block of each step whose page exists (PG_hole stands for
+ * !pfn_valid) and belongs to this zone.  Zone lock held.
+ */
+static void pagetypeinfo_showblockcount_print(struct zpa_buf *b, struct zpa_machine *m,
+					      pg_data_t *pgdat, struct zone *zone, bool cma)
+{
+	unsigned long count[ZPA_MIGRATE_TYPES] = { 0 };
+	unsigned long end_pfn = zone->zone_start_pfn + zone->spanned_pages;
+
+	assert_zone_locked(m, zone);
+
+	for (unsigned long pfn = zone->zone_start_pfn; pfn < end_pfn;
+	     pfn += m->pageblock_nr_pages) {
+		const struct zpa_page *page = &zone->mem_map[pfn - zone->node_start_pfn];
+		int mt;
+
+		if (page->flags & PG_hole)
+			continue;
+		if (page_zidx(page) != (unsigned)zone->idx)
+			continue;
+		mt = get_pageblock_migratetype(zone, pfn);
+		if (mt >= 0 && mt < ZPA_MIGRATE_TYPES)
+			count[mt]++;
+	}
+
+	zpa_bprintf(b, "Node %d, zone %8s ", pgdat->node_id, zone->name);
+	for (int mt = 0; mt < ZPA_MIGRATE_TYPES; mt++)
+		if (migratetype_shown(mt, cma))
+			zpa_bprintf(b, "%12lu ", count[mt]);
+	zpa_bprintf(b, "\n");
+}
+
+/*
+ * /proc/pagetypeinfo: for each node with memory, the pageblock size, the
+ * free-list table and the pageblock table.  (Linux's third table, mixed
+ * blocks, needs page_owner and is absent from the target kernel's output.)
+ */
+static void show_pagetypeinfo(struct zpa_buf *b, struct zpa_machine *m)
+{
+	bool cma = machine_has_cma(m);
+
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+		pg_data_t *pgdat = m->nodes[nid];
+
+		if (!pgdat || !node_has_memory(m, pgdat))
+			continue;
+		zpa_bprintf(b, "Page block order: %u\n", m->pageblock_order);
+		zpa_bprintf(b, "Pages per block:  %lu\n", m->pageblock_nr_pages);
+		zpa_bprintf(b, "\n");
+
+		zpa_bprintf(b, "%-43s ", "Free pages count per migrate type at order");
+		for (unsigned order = 0; order < m->max_order; order++)
+			zpa_bprintf(b, "%6u ", order);
+		zpa_bprintf(b, "\n");
+		walk_zones_in_node(b, m, pgdat, true, cma, pagetypeinfo_showfree_print);
+
+		zpa_bprintf(b, "\n%-23s", "Number of blocks type ");
+		for (int mt = 0; mt < ZPA_MIGRATE_TYPES; mt++)
+			if (migratetype_shown(mt, cma))
+				zpa_bprintf(b, "%12s ", zpa_migratetype_name(mt));
+		zpa_bprintf(b, "\n");
+		walk_zones_in_node(b, m, pgdat, true, cma, pagetypeinfo_showblockcount_print);
+	}
+}
+
+/* -------------------------------------------------------------- vmstat */
+
+#define VMSTAT_MAX_ITEMS (NR_VM_ZONE_STAT_ITEMS + NR_VM_NUMA_EVENT_ITEMS + \
+			  ZPA_NR_ZONE_TYPES + NR_VM_EVENT_ITEMS)
+
+struct vmstat_item {
+	const char *name;
+	uint64_t value;
+};
+
+/*
+ * Fill items[] (VMSTAT_MAX_ITEMS entries) with every line of the vmstat view,
+ * in print order, and return how many.  Takes each zone lock in turn to sum
+ * the zone counters.
+ */
+static unsigned vmstat_collect(struct zpa_machine *m, struct vmstat_item *items)
+{
+	long zone_sum[NR_VM_ZONE_STAT_ITEMS] = { 0 };
+	uint64_t numa_sum[NR_VM_NUMA_EVENT_ITEMS] = { 0 };
+	uint64_t pgalloc[ZPA_NR_ZONE_TYPES] = { 0 };
+	unsigned n = 0;
+
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+		pg_data_t *pgdat = m->nodes[nid];
+		if (!pgdat)
+			continue;
+		for (unsigned zid = 0; zid < m->nr_zone_types; zid++) {
+			struct zone *zone = &pgdat->node_zones[zid];
+
+			zpa_spin_lock(&zone->lock);
+			for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
+				zone_sum[i] += zone->vm_stat[i];
+			zpa_spin_unlock(&zone->lock);
+			for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+				numa_sum[i] += zone_numa_event_state(zone, (enum numa_stat_item)i);
+			pgalloc[zid] += atomic_load_explicit(&zone->pgalloc, memory_order_relaxed);
+		}
+	}
+
+	/* Like global_zone_page_state(), a transiently negative sum reads 0. */
+	for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
+		items[n++] = (struct vmstat_item){ zone_stat_names[i],
+						   zone_sum[i] < 0 ? 0 : (uint64_t)zone_sum[i] };
+	for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+		items[n++] = (struct vmstat_item){ numa_stat_names[i], numa_sum[i] };
+	for (unsigned zid = 0; zid < m->nr_zone_types; zid++)
+		items[n++] = (struct vmstat_item){ pgalloc_names[m->zone_type_of[zid]], pgalloc[zid] };
+	/* Linux's events first, in the list's order, then zpa's own. */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < NR_VM_EVENT_ITEMS; i++) {
+			if (zpa_only_event(vm_event_names[i]) != (pass == 1))
+				continue;
+			items[n++] = (struct vmstat_item){
+				vm_event_names[i],
+				atomic_load_explicit(&m->vm_events[i], memory_order_relaxed) };
+		}
+	return n;
+}
+
+/* /proc/vmstat: "name value" lines. */
+static void show_vmstat(struct zpa_buf *b, struct zpa_machine *m)
+{
+	struct vmstat_item items[VMSTAT_MAX_ITEMS];
+	unsigned n = vmstat_collect(m, items);
+
+	for (unsigned i = 0; i < n; i++)
+		zpa_bprintf(b, "%s %llu\n", items[i].name, (unsigned long long)items[i].value);
+}
+
+uint64_t zpa_vmstat(struct zpa_machine *m, const char *name, bool *ok)
+{
+	struct vmstat_item items[VMSTAT_MAX_ITEMS];
+	unsigned n;
+
+	if (ok)
+		*ok = false;
+	if (!m || !name)
+		return 0;
+	n = vmstat_collect(m, items);
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(items[i].name, name) == 0) {
+			if (ok)
+				*ok = true;
+			return items[i].value;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static const struct {
+	const char *name;
+	void (*show)(struct zpa_buf *b, struct zpa_machine *m);
+} views[] = {
+	{ "zoneinfo", show_zoneinfo },
+	{ "buddyinfo", show_buddyinfo },
+	{ "pagetypeinfo", show_pagetypeinfo },
+	{ "vmstat", show_vmstat },
+};
+
+long zpa_show(struct zpa_machine *m, const char *view, char *buf, size_t size)
+{
+	struct zpa_buf b;
+
+	if (!m || !view || (!buf && size))
+		return ZPA_EINVAL;
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+		if (strcmp(views[i].name, view) != 0)
+			continue;
+		buf_init(&b, buf, size);
+		views[i].show(&b, m);
+		return (long)b.len;
+	}
+	return ZPA_ENOENT;
+}

@@ -1,0 +1,39 @@
+/*
+ * zt.h - the tiny shared part of zpa's tests: cmocka includes, machines
+ * used by several tests, and the audit every test ends with.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef ZPA_TESTS_ZT_H
+#define ZPA_TESTS_ZT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "zpa.h"
+
+/* Log sink that counts messages instead of printing them. */
+struct zt_log {
+	int count;
+	char last[512];
+};
+void zt_log_fn(void *arg, int level, const char *msg);
+
+/*
+ * A small machine with every zone type: node 0 holds DMA and DMA32
+ * (RAM 4 KiB..64 MiB), node 1 holds Normal, HighMem and Movable
+ * (RAM 4 GiB..4 GiB+192 MiB, highmem_start 4 GiB+96 MiB, movablecore 32 MiB).
+ * Unbacked.  Messages go to *log when log is not NULL.
+ */
+void zt_config_all_zones(struct zpa_machine_config *cfg, struct zt_log *log);
+
+/* A one-node machine of `mib` MiB starting at 1 MiB (DMA, DMA32, Normal as sized). */
+void zt_config_simple(struct zpa_machine_config *cfg, unsigned mib, struct zt_log *log);
+
+/* Assert zpa_check() is clean, printing its report otherwise. */
+void zt_assert_clean(struct zpa_machine *m);
+
+#endif
