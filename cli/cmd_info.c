@@ -22,6 +22,7 @@ static const char *const known_views[] = {
 	"zoneinfo", "buddyinfo", "pagetypeinfo", "vmstat", "machine", NULL
 };
 
+/* Whether v names one of known_views. */
 static bool known_view(const char *v)
 {
 	for (unsigned i = 0; known_views[i]; i++)

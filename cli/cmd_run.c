@@ -53,6 +53,7 @@ static void counting_log(void *arg, int level, const char *msg)
 			msg[0] && msg[strlen(msg) - 1] == '\n' ? "" : "\n");
 }
 
+/* A monotonic clock in seconds, for the run's timing line. */
 static double now_seconds(void)
 {
 	struct timespec ts;
@@ -61,6 +62,7 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* zoneinfo and buddyinfo under their headings; when is "before" or "after". */
 static void print_views(FILE *f, struct zpa_machine *m, const char *when)
 {
 	cli_heading(f, "/proc/zoneinfo (%s the workload)", when);
@@ -69,6 +71,7 @@ static void print_views(FILE *f, struct zpa_machine *m, const char *when)
 	cli_print_view(f, m, "buddyinfo");
 }
 
+/* What the workload is about to do: operations, seed, targets, classes. */
 static void describe_workload(FILE *f, struct zpa_machine *m, const struct run_opts *o,
 			      uint64_t ops)
 {
@@ -92,6 +95,10 @@ static void describe_workload(FILE *f, struct zpa_machine *m, const struct run_o
 	}
 }
 
+/*
+ * Build the machine, run the workload, print and check.  Returns the exit
+ * status; everything it allocated is released.
+ */
 static int run_main(struct run_opts *o)
 {
 	struct zpa_machine_config *cfg = calloc(1, sizeof(*cfg));

@@ -44,7 +44,8 @@ const char cli_machine_help[] =
 	"  --cpus N              CPUs, spread over the nodes in blocks (default: one per node)\n"
 	"  --page-size SIZE      page size, a power of two >= 4K (default 4K)\n"
 	"  --max-order N         buddy orders 0..N-1 (default 11)\n"
-	"  --pageblock-order N   pages per pageblock = 2^N (default 9)\n"
+	"  --pageblock-order N   pages per pageblock = 2^N (default 9, or max-order - 1\n"
+	"                        if that is smaller)\n"
 	"  --movablecore SIZE    memory for ZONE_MOVABLE (like movablecore=), or N%\n"
 	"  --no-thp              no transparent hugepages: min_free_kbytes from the\n"
 	"                        square-root formula instead of the THP recommendation\n"
@@ -281,6 +282,8 @@ int cli_machine_config(const char *cmd, const struct cli_machine_opts *o,
 		cfg->max_order = o->max_order;
 	if (o->pageblock_order_set)
 		cfg->pageblock_order = o->pageblock_order;
+	else if (cfg->pageblock_order >= cfg->max_order)
+		cfg->pageblock_order = cfg->max_order - 1; /* Linux: min(HUGETLB order, MAX_ORDER - 1) */
 	if (o->no_thp)
 		cfg->thp_enabled = 0;
 	if (o->movablecore) {

@@ -25,11 +25,13 @@ void cli_heading(FILE *f, const char *fmt, ...)
 	fputs(" ===\n\n", f);
 }
 
+/* part as a percentage of whole (0 when whole is 0). */
 static double pct(uint64_t part, uint64_t whole)
 {
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+/* Width of the widest formatted GFP mask of wl_classes, for the table. */
 static unsigned gfp_width(void)
 {
 	unsigned w = (unsigned)strlen("gfp flags");
@@ -47,6 +49,7 @@ static unsigned gfp_width(void)
 	return w;
 }
 
+/* The table of requests by GFP class, with a total row. */
 static void print_classes(FILE *f, const struct wl_result *r)
 {
 	unsigned gw = gfp_width();
@@ -80,6 +83,7 @@ static void print_classes(FILE *f, const struct wl_result *r)
 	fprintf(f, "  (pages: pages handed out; freed/held: blocks freed again / still held)\n");
 }
 
+/* The table of requests by order (orders never requested are left out). */
 static void print_orders(FILE *f, const struct wl_result *r)
 {
 	fprintf(f, "Allocation requests by order:\n");
@@ -94,6 +98,7 @@ static void print_orders(FILE *f, const struct wl_result *r)
 	}
 }
 
+/* Pages handed out per node, as counts and shares. */
 static void print_nodes(FILE *f, struct zpa_machine *m, const struct wl_result *r)
 {
 	unsigned nodes = zpa_nr_nodes(m);
@@ -112,6 +117,37 @@ static void print_nodes(FILE *f, struct zpa_machine *m, const struct wl_result *
 	}
 }
 
+/*
+ * Each populated zone's free pages against its watermarks at the end; the
+ * boost column explains failures above the plain min watermark.
+ */
+static void print_zones(FILE *f, struct zpa_machine *m)
+{
+	bool boosted = false;
+
+	fprintf(f, "Zones at the end:\n");
+	fprintf(f, "  %-4s %-8s %10s %10s %7s %8s %8s %8s %8s\n", "node", "zone", "managed",
+		"free", "free%", "min", "low", "high", "boost");
+	for (unsigned nid = 0; nid < zpa_nr_nodes(m); nid++) {
+		for (int t = 0; t < ZPA_NR_ZONE_TYPES; t++) {
+			struct zpa_zone_info z;
+
+			if (zpa_zone_info(m, (int)nid, t, &z) != 0 || z.managed == 0)
+				continue;
+			fprintf(f, "  %-4u %-8s %10llu %10llu %6.2f%% %8llu %8llu %8llu %8llu\n", nid,
+				z.name, (unsigned long long)z.managed, (unsigned long long)z.free,
+				pct(z.free, z.managed), (unsigned long long)z.min,
+				(unsigned long long)z.low, (unsigned long long)z.high,
+				(unsigned long long)z.boost);
+			boosted |= z.boost != 0;
+		}
+	}
+	fprintf(f, "  (free: pages in the buddy lists, NR_FREE_PAGES; per-CPU lists not included)\n");
+	if (boosted)
+		fprintf(f, "  (a boost raises every watermark of its zone after a pageblock fallback;\n"
+			   "   kswapd would lower it again, and there is no kswapd yet)\n");
+}
+
 void cli_print_summary(FILE *f, struct zpa_machine *m, const struct wl_result *r,
 		       int check_rc, const char *check_report, double seconds)
 {
@@ -128,6 +164,8 @@ void cli_print_summary(FILE *f, struct zpa_machine *m, const struct wl_result *r
 	fputc('\n', f);
 	print_nodes(f, m, r);
 	fputc('\n', f);
+	print_zones(f, m);
+	fputc('\n', f);
 	fprintf(f, "Pages:\n");
 	fprintf(f, "  %-34s %11llu\n", "managed", (unsigned long long)managed);
 	fprintf(f, "  %-34s %11llu  (%.1f%% of managed, %llu blocks)\n", "held by the workload at the end",
@@ -136,8 +174,8 @@ void cli_print_summary(FILE *f, struct zpa_machine *m, const struct wl_result *r
 	fprintf(f, "  %-34s %11llu  (%.1f%%; targets: fill %.0f%%, peak %.1f%%)\n", "peak held",
 		(unsigned long long)r->peak_in_use, pct(r->peak_in_use, managed),
 		pct(r->target_pages, managed), pct(r->peak_target_pages, managed));
-	fprintf(f, "  %-34s %11llu  (held + pages cached on per-CPU lists)\n", "in use (managed - free)",
-		(unsigned long long)used);
+	fprintf(f, "  %-34s %11llu  (managed - free, where free counts the per-CPU lists)\n",
+		"allocated", (unsigned long long)used);
 	fputc('\n', f);
 	fprintf(f, "Failures: %llu of %llu requests (%.2f%%)", (unsigned long long)r->failures,
 		(unsigned long long)r->allocs, pct(r->failures, r->allocs));

@@ -9,7 +9,9 @@
  * zpa_task per CPU, pinned with zpa_task_set_cpu), so requests prefer that
  * CPU's node and every node with a CPU is used.  An operation is either an
  * allocation (class by weight, order uniform in the class's range, capped at
- * max_order - 1) or the free of a block chosen at random among those held.
+ * max_order - 1) or the free of a block chosen at random among those held,
+ * on the operation's CPU too (zpa__free_pages), so the per-CPU lists fill
+ * and drain as they would in Linux.
  *
  * Occupancy follows a target, as a fraction of managed pages:
  *   fill   (first 45% of the operations)  75%
@@ -17,9 +19,10 @@
  *                                         over a third of the phase, holding
  *                                         it a third, and falling back
  *   settle (last 15%)                     65%
- * where the peak leaves free only three quarters of the zones' summed min
- * watermarks (at most 99.5%, at least 80%): deep enough that ordinary
- * requests fail while atomic ones may still dip into the reserves.  The
+ * where the peak leaves free only the zones' summed min watermarks (at most
+ * 99.5%, at least 80%): deep enough that ordinary requests fail once a zone
+ * reaches its min watermark (plus any boost, which stays up without kswapd)
+ * while atomic ones may still dip into the reserves.  The
  * probability of allocating is 0.5 + 30 * (target - in_use) / managed,
  * clamped to [0.1, 0.9].  The churn phase pushes the machine into
  * fragmentation and watermark pressure; since the slow path cannot reclaim
@@ -55,7 +58,7 @@ const struct wl_class wl_classes[WL_NR_CLASSES] = {
 #define FILL_TARGET     0.75
 #define PEAK_MIN        0.80
 #define PEAK_MAX        0.995
-#define PEAK_RESERVE    0.75    /* share of the summed min watermarks left free */
+#define PEAK_RESERVE    1.0     /* summed min watermarks left free, as a multiple */
 #define SETTLE_TARGET   0.65
 #define GAIN            30.0
 #define P_MIN           0.1
@@ -150,6 +153,7 @@ static double mean_request_pages(unsigned max_order)
 	return pages / weight;
 }
 
+/* See cli.h; clamped to [100000, 5000000]. */
 uint64_t wl_default_ops(struct zpa_machine *m)
 {
 	/* Enough operations for the fill phase to reach its target at P_MAX. */
@@ -164,6 +168,7 @@ uint64_t wl_default_ops(struct zpa_machine *m)
 	return (uint64_t)ops;
 }
 
+/* See cli.h and the file comment: 1 - PEAK_RESERVE * sum(min) / managed, clamped. */
 double wl_peak_fraction(struct zpa_machine *m)
 {
 	double managed = (double)zpa_total_managed(m), min_sum = 0, peak;
@@ -201,6 +206,7 @@ static double target_at(uint64_t i, uint64_t n, double managed, double peak)
 	return SETTLE_TARGET * managed;
 }
 
+/* A class index drawn by the per-mille weights of wl_classes. */
 static unsigned pick_class(struct wl_state *st)
 {
 	uint64_t x = rng_below(&st->rng, 1000);
@@ -214,6 +220,11 @@ static unsigned pick_class(struct wl_state *st)
 	return c;
 }
 
+/*
+ * One allocation request on task's CPU: counts it, and on success records
+ * the block in the live table.  Returns 0, or ZPA_ENOMEM when the table
+ * cannot grow (the block is freed again first).
+ */
 static int do_alloc(struct wl_state *st, struct zpa_task *task)
 {
 	struct wl_result *r = st->r;
@@ -240,7 +251,7 @@ static int do_alloc(struct wl_state *st, struct zpa_task *task)
 		struct live_block *nl = realloc(st->live, cap * sizeof(*nl));
 
 		if (!nl) {
-			zpa_free_pages(st->m, pfn, order);
+			zpa__free_pages(st->m, task, pfn, order);
 			return ZPA_ENOMEM;
 		}
 		st->live = nl;
@@ -256,7 +267,11 @@ static int do_alloc(struct wl_state *st, struct zpa_task *task)
 	return 0;
 }
 
-static void do_free(struct wl_state *st)
+/*
+ * Free a held block chosen at random on task's CPU (its per-CPU lists);
+ * st->nr_live > 0.  A refusal is counted.
+ */
+static void do_free(struct wl_state *st, struct zpa_task *task)
 {
 	struct wl_result *r = st->r;
 	size_t i = (size_t)rng_below(&st->rng, st->nr_live);
@@ -264,7 +279,7 @@ static void do_free(struct wl_state *st)
 	int rc;
 
 	st->live[i] = st->live[--st->nr_live];
-	rc = zpa_free_pages(st->m, b.pfn, b.order);
+	rc = zpa__free_pages(st->m, task, b.pfn, b.order);
 	r->frees++;
 	r->cls[b.cls].frees++;
 	r->in_use -= 1ULL << b.order;
@@ -318,7 +333,7 @@ int wl_run(struct zpa_machine *m, const struct wl_params *p, struct wl_result *r
 		if (st.nr_live == 0 || rng_unit(&st.rng) < p_alloc)
 			rc = do_alloc(&st, task);
 		else
-			do_free(&st);
+			do_free(&st, task);
 	}
 	r->live_blocks = st.nr_live;
 	for (size_t i = 0; i < st.nr_live; i++)

@@ -142,6 +142,8 @@ struct zpa_machine_config {
 	void *log_arg;
 	int log_level;             /* messages above it are dropped; default ZPA_LOG_WARN */
 	bool debug_panic;          /* abort() on a bad page instead of reporting */
+	bool no_pcp;               /* per-CPU lists pass through (high 0, batch 1: Linux's boot pageset) */
+	bool exact_vmstat;         /* fold every counter change at once (no per-CPU drift) */
 };
 
 /* An empty config with Linux x86-64 defaults (no ranges, no nodes). */
@@ -241,6 +243,53 @@ zpa_pfn_t zpa_alloc_pages_node(struct zpa_machine *m, int nid, zpa_gfp_t gfp, un
  * page); an invalid free changes nothing.  Takes the zone lock.
  */
 int zpa_free_pages(struct zpa_machine *m, zpa_pfn_t pfn, unsigned order);
+/* The same on behalf of a task (its CPU's page lists); task NULL = current thread. */
+int zpa__free_pages(struct zpa_machine *m, struct zpa_task *task, zpa_pfn_t pfn, unsigned order);
+
+/*
+ * alloc_pages_bulk_array(): fill the empty slots (ZPA_PFN_NONE) of
+ * array[0..nr_pages) with order-0 pages, as Linux's __alloc_pages_bulk()
+ * does: from the per-CPU list of the first zone that passes its watermark,
+ * falling back to one zpa__alloc_pages() for the first page when none does.
+ * Returns the number of filled slots (including those filled before the call).
+ * task NULL: the current thread's task.
+ */
+unsigned long zpa_alloc_pages_bulk_array(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp,
+					 int preferred_nid, const zpa_nodemask_t *nodemask,
+					 unsigned long nr_pages, zpa_pfn_t *array);
+
+/*
+ * A list of allocated order-0 pages linked through zpa's own metadata (Linux's
+ * page->lru list form of alloc_pages_bulk): no memory of the caller's is used.
+ * Initialise with ZPA_PAGE_LIST_INIT; pages on it must not be freed singly.
+ */
+struct zpa_page_list {
+	zpa_pfn_t head;
+	unsigned long nr;
+};
+#define ZPA_PAGE_LIST_INIT { ZPA_PFN_NONE, 0 }
+/* alloc_pages_bulk_list(): add up to nr_pages - list->nr pages; returns list->nr. */
+unsigned long zpa_alloc_pages_bulk_list(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp,
+					int preferred_nid, const zpa_nodemask_t *nodemask,
+					unsigned long nr_pages, struct zpa_page_list *list);
+/* Take the first page off a list (ZPA_PFN_NONE when empty); it is then an ordinary order-0 page. */
+zpa_pfn_t zpa_page_list_pop(struct zpa_machine *m, struct zpa_page_list *list);
+/* free_unref_page_list(): free every page on the list (order 0); returns 0 or the first error. */
+int zpa_free_page_list(struct zpa_machine *m, struct zpa_page_list *list);
+/* Free n order-0 pages (release_pages()-like); returns 0 or the first error (others still freed). */
+int zpa_free_pages_bulk(struct zpa_machine *m, const zpa_pfn_t *pfns, unsigned long n);
+
+/*
+ * Per-CPU page lists.  Order-0..3 and pageblock-order allocations go through
+ * per-CPU lists refilled and drained in batches under the zone lock, as in
+ * Linux 6.1.  A task with a CPU set (zpa_task_set_cpu) uses that CPU's lists;
+ * a thread's default task uses lists of its own with the same batch/high rules
+ * (see docs/DESIGN.md: the hosted fast path).
+ * drain_local_pages(): return the calling task's lists (and its CPU's) to the buddy lists.
+ * drain_all_pages(): the same for every CPU and thread.  Both: zone argument -1 = all zones.
+ */
+void zpa_drain_local_pages(struct zpa_machine *m, struct zpa_task *task);
+void zpa_drain_all_pages(struct zpa_machine *m);
 
 /* get_page(): take another reference on an allocated block (its head PFN). */
 int zpa_get_page(struct zpa_machine *m, zpa_pfn_t pfn);
@@ -292,7 +341,8 @@ struct zpa_zone_info {
 	const char *name;
 	zpa_pfn_t start_pfn;
 	uint64_t spanned, present, managed;
-	uint64_t free;             /* NR_FREE_PAGES */
+	uint64_t free;             /* NR_FREE_PAGES (buddy lists; exact, all per-CPU deltas folded) */
+	uint64_t pcp;              /* pages held on per-CPU/per-thread lists (not in free) */
 	uint64_t min, low, high, boost;
 	uint64_t protection[ZPA_NR_ZONE_TYPES]; /* lowmem_reserve, per zone index */
 	unsigned nr_protection;    /* number of zone indexes this machine has */
@@ -301,7 +351,8 @@ struct zpa_zone_info {
 /* Info for the zone of type zone_type on node nid; ZPA_ENOENT if it does not exist. */
 int zpa_zone_info(struct zpa_machine *m, int nid, int zone_type, struct zpa_zone_info *out);
 
-/* Pages counters across the machine. */
+/* Page counters across the machine.  zpa_total_free() counts every page not
+ * allocated to a caller: buddy lists plus per-CPU lists. */
 uint64_t zpa_total_managed(const struct zpa_machine *m);
 uint64_t zpa_total_free(struct zpa_machine *m);
 uint64_t zpa_totalreserve_pages(const struct zpa_machine *m);

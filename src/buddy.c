@@ -23,28 +23,9 @@
 
 /* ---- pageblock migratetype bits: a nibble per pageblock ---- */
 
-/* Index of pfn's pageblock in the zone's bitmap (which starts at the
- * pageblock holding zone_start_pfn). */
-static inline unsigned long pageblock_bit_index(const struct zone *z, unsigned long pfn)
-{
-	return (pfn >> z->pageblock_shift) - (z->zone_start_pfn >> z->pageblock_shift);
-}
-
-int get_pageblock_migratetype(const struct zone *z, unsigned long pfn)
-{
-	unsigned long i = pageblock_bit_index(z, pfn);
-	uint8_t byte = z->pageblock_flags[i >> 1];
-	return (i & 1) ? byte >> 4 : byte & 0xf;
-}
-
 void set_pageblock_migratetype(struct zone *z, unsigned long pfn, int mt)
 {
-	unsigned long i = pageblock_bit_index(z, pfn);
-	uint8_t *b = &z->pageblock_flags[i >> 1];
-	if (i & 1)
-		*b = (uint8_t)((*b & 0x0f) | (mt << 4));
-	else
-		*b = (uint8_t)((*b & 0xf0) | (mt & 0xf));
+	WRITE_ONCE(z->pageblock_flags[(pfn >> z->pageblock_shift) - z->pb_base], (uint8_t)mt);
 }
 
 /* ---- free lists ---- */
@@ -56,7 +37,7 @@ static inline struct zpa_page *idx_page(const struct zone *z, uint32_t idx)
 
 static inline void set_buddy_order(struct zpa_page *p, unsigned order, int mt)
 {
-	p->flags = (p->flags & ~(PG_ORDER_MASK | PG_MT_MASK)) | PG_buddy | order | ((uint32_t)mt << PG_MT_SHIFT);
+	WRITE_ONCE(p->flags, (p->flags & ~(PG_ORDER_MASK | PG_MT_MASK)) | PG_buddy | order | ((uint32_t)mt << PG_MT_SHIFT));
 }
 
 static inline int buddy_list_mt(const struct zpa_page *p)
@@ -74,7 +55,8 @@ void add_to_free_list(struct zone *z, struct zpa_page *page, unsigned order, int
 	set_buddy_order(page, order, mt);
 	if (fl->head == ZPA_NIL) {
 		page->next = page->prev = ZPA_NIL;
-		fl->head = fl->tail = idx;
+		WRITE_ONCE(fl->head, idx);
+		fl->tail = idx;
 	} else if (tail) {
 		page->prev = fl->tail;
 		page->next = ZPA_NIL;
@@ -84,15 +66,15 @@ void add_to_free_list(struct zone *z, struct zpa_page *page, unsigned order, int
 		page->next = fl->head;
 		page->prev = ZPA_NIL;
 		idx_page(z, fl->head)->prev = idx;
-		fl->head = idx;
+		WRITE_ONCE(fl->head, idx);
 	}
-	area->nr_free++;
+	WRITE_ONCE(area->nr_free, area->nr_free + 1);
 }
 
 static void unlink_from_list(struct zone *z, struct free_list *fl, struct zpa_page *page)
 {
 	if (page->prev == ZPA_NIL)
-		fl->head = page->next;
+		WRITE_ONCE(fl->head, page->next);
 	else
 		idx_page(z, page->prev)->next = page->next;
 	if (page->next == ZPA_NIL)
@@ -107,8 +89,8 @@ void del_page_from_free_list(struct zone *z, struct zpa_page *page, unsigned ord
 {
 	struct free_area *area = &z->free_area[order];
 	unlink_from_list(z, &area->free_list[buddy_list_mt(page)], page);
-	page->flags &= ~(PG_buddy | PG_ORDER_MASK | PG_MT_MASK);
-	area->nr_free--;
+	WRITE_ONCE(page->flags, page->flags & ~(PG_buddy | PG_ORDER_MASK | PG_MT_MASK));
+	WRITE_ONCE(area->nr_free, area->nr_free - 1);
 }
 
 /* move_to_free_list(): a free block changes list; Linux moves it to the tail. */
@@ -116,7 +98,7 @@ static void move_to_free_list(struct zone *z, struct zpa_page *page, unsigned or
 {
 	struct free_area *area = &z->free_area[order];
 	unlink_from_list(z, &area->free_list[buddy_list_mt(page)], page);
-	area->nr_free--;
+	WRITE_ONCE(area->nr_free, area->nr_free - 1);
 	add_to_free_list(z, page, order, mt, true);
 }
 
@@ -128,7 +110,7 @@ static inline struct zpa_page *get_page_from_free_area(struct zone *z, struct fr
 
 static inline bool free_area_empty(const struct free_area *area, int mt)
 {
-	return area->free_list[mt].head == ZPA_NIL;
+	return READ_ONCE(area->free_list[mt].head) == ZPA_NIL;
 }
 
 static inline bool is_migrate_isolate(int mt) { return mt == ZPA_MIGRATE_ISOLATE; }
@@ -161,7 +143,8 @@ static inline struct zpa_page *find_buddy_page_pfn(struct zone *z, unsigned long
 	if (!zone_spans_pfn(z, bpfn))
 		return NULL;
 	struct zpa_page *buddy = pfn_to_page_nid(z->zone_pgdat, bpfn);
-	if (!(buddy->flags & PG_buddy) || page_order(buddy) != order)
+	uint32_t f = READ_ONCE(buddy->flags); /* may be a page in use, changing */
+	if (!(f & PG_buddy) || (f & PG_ORDER_MASK) != order)
 		return NULL;
 	return buddy;
 }
@@ -243,7 +226,7 @@ struct zpa_page *__rmqueue_smallest(struct zone *z, unsigned order, int mt)
 			continue;
 		del_page_from_free_list(z, page, current_order);
 		expand(z, page, order, current_order, mt);
-		page->flags = (page->flags & ~PG_MT_MASK) | ((uint32_t)mt << PG_MT_SHIFT);
+		WRITE_ONCE(page->flags, (page->flags & ~PG_MT_MASK) | ((uint32_t)mt << PG_MT_SHIFT));
 		return page;
 	}
 	return NULL;
@@ -310,8 +293,9 @@ static int move_freepages_block(struct zone *z, unsigned long pfn, unsigned long
 		return 0;
 	for (unsigned long p = start; p <= end;) {
 		struct zpa_page *page = pfn_to_page_nid(z->zone_pgdat, p);
-		if (!(page->flags & PG_buddy)) {
-			if (page->flags & PG_lru)
+		uint32_t f = READ_ONCE(page->flags); /* pages in use change under us */
+		if (!(f & PG_buddy)) {
+			if (f & PG_lru)
 				(*num_movable)++;
 			p++;
 			continue;

@@ -15,7 +15,11 @@
  *      free + allocated == managed_pages;
  *   5. no two free buddies of the same order are left unmerged where the
  *      merge rules would have merged them;
- *   6. every pageblock has a valid migratetype.
+ *   6. every pageblock has a valid migratetype;
+ *   7. every per-CPU/per-thread list holds PG_pcp blocks of its order in its
+ *      zone, and pcp->count equals the pages on its lists; these pages count
+ *      as neither free (NR_FREE_PAGES) nor allocated.
+ * Every pageset is locked first, then each zone in turn (pageset -> zone).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -42,10 +46,52 @@ static void problem(struct audit *a, const struct zone *z, const char *fmt, ...)
 		zpa_bprintf(&a->out, "node %d zone %s: %s\n", z->zone_pgdat->node_id, z->name, msg);
 }
 
-static void check_zone(const struct zpa_machine *m, struct zone *z, struct audit *a)
+/* Walk one pageset's lists of zone z: returns pages found; reports problems. */
+static unsigned long check_pcp_lists(const struct zpa_machine *m, struct zone *z, struct pageset *ps,
+				     struct audit *a, long *diff_sum)
+{
+	struct per_cpu_zone *pz = &ps->z[z->gzi];
+	unsigned long pages = 0;
+	for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
+		diff_sum[i] += pz->vm_stat_diff[i];
+	for (unsigned li = 0; li < NR_PCP_LISTS; li++) {
+		unsigned order = li >= NR_LOWORDER_PCP_LISTS ? m->pageblock_order : li / ZPA_MIGRATE_PCPTYPES;
+		uint32_t prev = ZPA_NIL, idx = pz->pcp.lists[li].head;
+		unsigned long guard = z->spanned_pages + 1;
+		while (idx != ZPA_NIL) {
+			unsigned long pfn = z->node_start_pfn + idx;
+			if (!guard-- || !zone_spans_pfn(z, pfn)) {
+				problem(a, z, "pcp list %u of %s %d is broken at pfn %#lx", li,
+					ps->is_thread ? "thread" : "cpu", ps->cpu, pfn);
+				break;
+			}
+			const struct zpa_page *p = &z->mem_map[idx];
+			if (!(p->flags & PG_pcp) || page_order(p) != order || p->prev != prev || p->refcount)
+				problem(a, z, "pfn %#lx on pcp list %u: flags %#x refcount %d", pfn, li, p->flags,
+					p->refcount);
+			pages += 1ul << order;
+			prev = idx;
+			idx = p->next;
+		}
+		if (pz->pcp.lists[li].tail != prev)
+			problem(a, z, "pcp list %u: tail mismatch", li);
+	}
+	if (pages != (unsigned long)pz->pcp.count)
+		problem(a, z, "pcp count %d, lists hold %lu pages", pz->pcp.count, pages);
+	return pages;
+}
+
+static void check_zone(struct zpa_machine *m, struct zone *z, struct audit *a)
 {
 	unsigned long start = z->zone_start_pfn, end = start + z->spanned_pages;
 	unsigned long free_counted = 0, free_all = 0, alloc_pages = 0, managed_seen = 0;
+	unsigned long pcp_lists = 0, pcp_walk = 0;
+	long diff_sum[NR_VM_ZONE_STAT_ITEMS] = { 0 };
+
+	for (unsigned c = 0; c < (m->cfg.nr_cpus ? m->cfg.nr_cpus : 1); c++)
+		pcp_lists += check_pcp_lists(m, z, m->cpu_pagesets[c], a, diff_sum);
+	for (struct pageset *ps = m->thread_pagesets; ps; ps = ps->next_thread)
+		pcp_lists += check_pcp_lists(m, z, ps, a, diff_sum);
 
 	/* 1-3: the lists. */
 	for (unsigned o = 0; o < m->max_order; o++) {
@@ -91,8 +137,9 @@ static void check_zone(const struct zpa_machine *m, struct zone *z, struct audit
 		if (blocks != z->free_area[o].nr_free)
 			problem(a, z, "order %u: nr_free %lu, lists hold %lu", o, z->free_area[o].nr_free, blocks);
 	}
-	if ((long)free_counted != z->vm_stat[NR_FREE_PAGES])
-		problem(a, z, "NR_FREE_PAGES %ld, lists hold %lu", z->vm_stat[NR_FREE_PAGES], free_counted);
+	if ((long)free_counted != z->vm_stat[NR_FREE_PAGES] + diff_sum[NR_FREE_PAGES])
+		problem(a, z, "NR_FREE_PAGES %ld (+%ld unfolded), lists hold %lu", z->vm_stat[NR_FREE_PAGES],
+			diff_sum[NR_FREE_PAGES], free_counted);
 
 	/* 4-5: the page walk. */
 	unsigned long walk_free = 0;
@@ -125,6 +172,9 @@ static void check_zone(const struct zpa_machine *m, struct zone *z, struct audit
 				if ((b->flags & PG_buddy) && page_order(b) == o && mergeable)
 					problem(a, z, "free buddies %#lx and %#lx of order %u not merged", pfn, bpfn, o);
 			}
+		} else if (p->flags & PG_pcp) {
+			n = 1ul << page_order(p);
+			pcp_walk += n;
 		} else if (p->flags & PG_alloc) {
 			unsigned o = page_order(p);
 			n = 1ul << o;
@@ -161,9 +211,11 @@ static void check_zone(const struct zpa_machine *m, struct zone *z, struct audit
 	}
 	if (walk_free != free_all)
 		problem(a, z, "walk finds %lu free pages, lists hold %lu", walk_free, free_all);
+	if (pcp_walk != pcp_lists)
+		problem(a, z, "walk finds %lu pages marked pcp, pcp lists hold %lu", pcp_walk, pcp_lists);
 	if (managed_seen != z->managed_pages)
-		problem(a, z, "free %lu + allocated %lu = %lu, managed %lu", walk_free, alloc_pages, managed_seen,
-			z->managed_pages);
+		problem(a, z, "free %lu + pcp %lu + allocated %lu = %lu, managed %lu", walk_free, pcp_walk, alloc_pages,
+			managed_seen, z->managed_pages);
 
 	/* 6: pageblock types. */
 	if (z->spanned_pages)
@@ -180,6 +232,7 @@ int zpa_check(struct zpa_machine *m, char *report, size_t size)
 	struct audit a = { { report, size, 0 }, 0 };
 	if (report && size)
 		report[0] = 0;
+	pagesets_lock_all(m);
 	for (unsigned n = 0; n < m->nr_nodes; n++) {
 		for (unsigned zi = 0; zi < m->nr_zone_types; zi++) {
 			struct zone *z = &m->nodes[n]->node_zones[zi];
@@ -188,6 +241,7 @@ int zpa_check(struct zpa_machine *m, char *report, size_t size)
 			zpa_spin_unlock(&z->lock);
 		}
 	}
+	pagesets_unlock_all(m);
 	if (a.problems > 20)
 		zpa_bprintf(&a.out, "... %d problems in all\n", a.problems);
 	return a.problems ? ZPA_ECORRUPT : 0;

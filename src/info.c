@@ -16,7 +16,9 @@ int zpa_zone_info(struct zpa_machine *m, int nid, int zone_type, struct zpa_zone
 	    m->zone_idx_of[zone_type] < 0)
 		return ZPA_ENOENT;
 	struct zone *z = &m->nodes[nid]->node_zones[m->zone_idx_of[zone_type]];
+	struct zone_stats st;
 	memset(out, 0, sizeof(*out));
+	zone_stats_snapshot(m, z, &st);
 	zpa_spin_lock(&z->lock);
 	out->nid = nid;
 	out->zone_type = zone_type;
@@ -25,7 +27,8 @@ int zpa_zone_info(struct zpa_machine *m, int nid, int zone_type, struct zpa_zone
 	out->spanned = z->spanned_pages;
 	out->present = z->present_pages;
 	out->managed = z->managed_pages;
-	out->free = zone_page_state(z, NR_FREE_PAGES);
+	out->free = st.stat[NR_FREE_PAGES];
+	out->pcp = st.pcp_pages;
 	out->min = z->_watermark[WMARK_MIN];
 	out->low = z->_watermark[WMARK_LOW];
 	out->high = z->_watermark[WMARK_HIGH];
@@ -53,10 +56,9 @@ uint64_t zpa_total_free(struct zpa_machine *m)
 	uint64_t n = 0;
 	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
 		for (unsigned zi = 0; zi < m->nr_zone_types; zi++) {
-			struct zone *z = &m->nodes[nid]->node_zones[zi];
-			zpa_spin_lock(&z->lock);
-			n += zone_page_state(z, NR_FREE_PAGES);
-			zpa_spin_unlock(&z->lock);
+			struct zone_stats st;
+			zone_stats_snapshot(m, &m->nodes[nid]->node_zones[zi], &st);
+			n += st.stat[NR_FREE_PAGES] + st.pcp_pages;
 		}
 	return n;
 }

@@ -47,7 +47,6 @@
 #define ALLOC_KSWAPD         0x800  /* may wake kswapd (== __GFP_KSWAPD_RECLAIM) */
 #define ALLOC_RESERVES       (ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM)
 
-#define PAGE_ALLOC_COSTLY_ORDER 3
 
 /* ---- error.c: reports, strerror ---- */
 ZPA_HIDDEN void zpa_log(const struct zpa_machine *m, int level, const char *fmt, ...)
@@ -137,7 +136,15 @@ static inline unsigned long low_wmark_pages(const struct zone *z) { return wmark
 static inline unsigned long high_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_HIGH); }
 
 /* ---- buddy.c: free lists and the buddy algorithm (zone lock held) ---- */
-ZPA_HIDDEN int get_pageblock_migratetype(const struct zone *z, unsigned long pfn);
+/*
+ * The migratetype of pfn's pageblock (read without the lock).  zpa keeps one
+ * byte per pageblock where Linux packs 4 bits: 1 byte per 2 MiB of memory,
+ * and the free fast path saves the nibble arithmetic.
+ */
+static inline int get_pageblock_migratetype(const struct zone *z, unsigned long pfn)
+{
+	return READ_ONCE(z->pageblock_flags[(pfn >> z->pageblock_shift) - z->pb_base]);
+}
 ZPA_HIDDEN void set_pageblock_migratetype(struct zone *z, unsigned long pfn, int mt);
 ZPA_HIDDEN void add_to_free_list(struct zone *z, struct zpa_page *page, unsigned order, int mt, bool tail);
 ZPA_HIDDEN void del_page_from_free_list(struct zone *z, struct zpa_page *page, unsigned order);
@@ -154,23 +161,82 @@ static inline unsigned long page_to_pfn(const struct zone *z, const struct zpa_p
 {
 	return z->node_start_pfn + (unsigned long)(p - z->mem_map);
 }
+/*
+ * __mod_zone_page_state(): zone lock held.  Like Linux, a change first goes to
+ * the lock holder's per-CPU diff and reaches zone->vm_stat only when the diff
+ * passes the stat threshold (z->cur_stat_diff is set by whoever took the lock
+ * on behalf of a pageset; NULL means fold directly).
+ */
 static inline void __mod_zone_page_state(struct zone *z, enum zone_stat_item i, long delta)
 {
-	z->vm_stat[i] += delta;
+	int *diff = z->cur_stat_diff;
+	if (!diff) {
+		WRITE_ONCE(z->vm_stat[i], z->vm_stat[i] + delta);
+		return;
+	}
+	long x = diff[i] + delta;
+	if (unlikely(x > z->cur_stat_threshold || x < -z->cur_stat_threshold)) {
+		WRITE_ONCE(z->vm_stat[i], z->vm_stat[i] + x);
+		x = 0;
+	}
+	WRITE_ONCE(diff[i], (int)x);
 }
+/* zone_page_state(): the folded value, possibly behind by the unfolded diffs (as Linux). */
 static inline unsigned long zone_page_state(const struct zone *z, enum zone_stat_item i)
 {
-	long v = z->vm_stat[i];
+	long v = READ_ONCE(z->vm_stat[i]);
 	return v < 0 ? 0 : (unsigned long)v;
 }
 
+/* ---- pcp.c: per-CPU (and per-thread) page lists ---- */
+struct zone_stats {
+	unsigned long stat[NR_VM_ZONE_STAT_ITEMS]; /* exact: folded + every pageset's diff */
+	unsigned long numa[NR_VM_NUMA_EVENT_ITEMS];
+	unsigned long pgalloc;
+	unsigned long pcp_pages;                   /* pages on pcp lists of this zone */
+	int cpu_count[ZPA_MAX_CPUS];               /* pcp->count of each CPU pageset */
+};
+ZPA_HIDDEN int pcp_init(struct zpa_machine *m);
+ZPA_HIDDEN void pcp_destroy(struct zpa_machine *m);
+ZPA_HIDDEN void zone_pcp_update_all(struct zpa_machine *m);
+ZPA_HIDDEN struct pageset *task_pageset(struct zpa_machine *m, const struct zpa_task *t);
+ZPA_HIDDEN struct zpa_page *rmqueue_pcplist(struct zpa_machine *m, struct pageset *ps, struct zone *preferred,
+					    struct zone *z, unsigned order, int mt, unsigned alloc_flags);
+ZPA_HIDDEN void pcp_zone_statistics(struct pageset *ps, struct zone *preferred, struct zone *z, long nr);
+ZPA_HIDDEN void zone_count_alloc(struct zpa_machine *m, struct pageset *ps, struct zone *preferred,
+				 struct zone *z, unsigned order);
+ZPA_HIDDEN void free_unref_page(struct zpa_machine *m, struct pageset *ps, struct zone *z, struct zpa_page *page,
+				unsigned long pfn, unsigned order, int mt);
+ZPA_HIDDEN void zone_stats_snapshot(struct zpa_machine *m, struct zone *z, struct zone_stats *out);
+ZPA_HIDDEN unsigned long machine_pgfree(struct zpa_machine *m);
+/* Lock every pageset (CPU and thread) for an audit; pageset -> zone lock order. */
+ZPA_HIDDEN void pagesets_lock_all(struct zpa_machine *m);
+ZPA_HIDDEN void pagesets_unlock_all(struct zpa_machine *m);
+
 /* ---- page_alloc.c: allocation and free ---- */
+static inline bool zpa_node_isset(const zpa_nodemask_t *mask, int nid)
+{
+	return !mask || (mask->bits[nid >> 6] >> (nid & 63)) & 1;
+}
+ZPA_HIDDEN bool prepare_alloc_context(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp,
+				      int preferred_nid, const zpa_nodemask_t *nodemask, struct alloc_context *ac);
+ZPA_HIDDEN bool zone_watermark_fast(const struct zpa_machine *m, struct zone *z, unsigned order,
+				    unsigned long mark, int highest_zoneidx, unsigned alloc_flags, zpa_gfp_t gfp);
+ZPA_HIDDEN void prep_new_page(struct zpa_machine *m, struct zone *z, struct zpa_page *page, unsigned order,
+			      zpa_gfp_t gfp, int migratetype);
+ZPA_HIDDEN void page_list_push(struct zpa_machine *m, struct zpa_page_list *list, zpa_pfn_t pfn);
 ZPA_HIDDEN bool zone_watermark_ok(const struct zpa_machine *m, struct zone *z, unsigned order,
 				  unsigned long mark, int highest_zoneidx, unsigned alloc_flags);
 ZPA_HIDDEN bool __zone_watermark_ok(const struct zpa_machine *m, struct zone *z, unsigned order,
 				    unsigned long mark, int highest_zoneidx, unsigned alloc_flags,
 				    long free_pages);
 ZPA_HIDDEN void count_vm_event(struct zpa_machine *m, enum vm_event_item item, unsigned long n);
+
+/* ---- machine_file.c: text helpers shared with snapshot.c ---- */
+/* A size: decimal or 0x hex with an optional K/M/G/T suffix; 0 or ZPA_EPARSE. */
+ZPA_HIDDEN int zpa_parse_size(const char *s, const char **endp, uint64_t *out);
+/* A CPU list as sysfs prints it ("0-3,5"): sets bits; 0 or ZPA_EPARSE. */
+ZPA_HIDDEN int zpa_parse_cpulist(const char *s, uint64_t *bits, unsigned nbits);
 
 /* ---- vmstat.c: /proc views ---- */
 ZPA_HIDDEN const char *zone_stat_name(enum zone_stat_item i);

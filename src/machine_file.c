@@ -31,9 +31,6 @@
 
 #include "internal.h"
 
-/* Shared with snapshot.c (see the note there). */
-ZPA_HIDDEN int zpa_parse_size(const char *s, const char **endp, uint64_t *out);
-ZPA_HIDDEN int zpa_parse_cpulist(const char *s, uint64_t *bits, unsigned nbits);
 
 /* ---------------------------------------------------------------------- */
 /* Shared text helpers                                                      */

@@ -494,6 +494,7 @@ static int init_node(struct zpa_machine *m, struct layout *l, int nid)
 				z->free_area[o].free_list[mt].head = z->free_area[o].free_list[mt].tail = ZPA_NIL;
 		unsigned long span = zone_span_in_node(m, l, nid, (int)zi, node_start, node_end, &zs, &ze);
 		z->zone_start_pfn = span ? zs : 0;
+		z->pb_base = z->zone_start_pfn >> m->pageblock_order;
 		z->spanned_pages = span;
 		z->present_pages = span ? ram_pages_in(l, nid, zs, ze) : 0;
 		pgdat->node_present_pages += z->present_pages;
@@ -503,7 +504,7 @@ static int init_node(struct zpa_machine *m, struct layout *l, int nid)
 			unsigned long first_block = zs >> m->pageblock_order;
 			unsigned long last_block = (ze - 1) >> m->pageblock_order;
 			unsigned long nblocks = last_block - first_block + 1;
-			z->pageblock_flags = zpa_port_zalloc((nblocks + 1) / 2);
+			z->pageblock_flags = zpa_port_zalloc(nblocks);
 			if (!z->pageblock_flags)
 				return ZPA_ENOMEM;
 		}
@@ -557,6 +558,7 @@ static int init_node(struct zpa_machine *m, struct layout *l, int nid)
 
 static void free_machine(struct zpa_machine *m)
 {
+	pcp_destroy(m);
 	for (unsigned n = 0; n < ZPA_MAX_NODES; n++) {
 		pg_data_t *pgdat = m->nodes[n];
 		if (!pgdat)
@@ -672,6 +674,9 @@ int zpa_machine_create(const struct zpa_machine_config *cfg, struct zpa_machine 
 	}
 	build_all_zonelists(m);
 	init_per_zone_wmark_min(m);
+	err = pcp_init(m);
+	if (err)
+		goto fail;
 	zpa_port_free(l);
 	*out = m;
 	return 0;
@@ -688,45 +693,95 @@ void zpa_machine_destroy(struct zpa_machine *m)
 }
 
 /*
- * build_all_zonelists(): each node's fallback list orders nodes by distance
- * (nearest first, lower node id on ties) and, within a node, zones from the
- * highest index down; the NOFALLBACK list holds the node's own zones.  Only
- * zones with managed pages are listed, as Linux's build_zonerefs_node does.
+ * find_next_best_node(): the nearest node not yet used, for node's fallback
+ * list.  The node itself comes first.  Among the others: smaller distance
+ * wins; at equal distance a node numbered below `node` loses by one, a node
+ * with CPUs loses by PENALTY_FOR_NODE_WITH_CPUS (1), and the scaled sum is
+ * broken by node_load, which spreads fallback traffic: each node that starts
+ * a new distance group in some list becomes less preferred for the next.
+ * Only nodes with memory take part.  Linux 6.1's weights, MAX_NUMNODES 1024.
+ */
+static int find_next_best_node(const struct zpa_machine *m, int node, bool *used, const int *node_load,
+			       const bool *has_cpus, const bool *has_mem)
+{
+	const long max_numnodes = 1024;
+	long min_val = -1;
+	int best = -1;
+	if (!used[node]) {
+		used[node] = true;
+		return node;
+	}
+	for (unsigned n = 0; n < m->nr_nodes; n++) {
+		if (used[n] || !has_mem[n])
+			continue;
+		long val = m->cfg.distance[node][n];
+		val += (int)n < node;
+		if (has_cpus[n])
+			val += 1;
+		val *= max_numnodes;
+		val += node_load[n];
+		if (min_val < 0 || val < min_val) {
+			min_val = val;
+			best = (int)n;
+		}
+	}
+	if (best >= 0)
+		used[best] = true;
+	return best;
+}
+
+/* build_zonerefs_node(): a node's populated zones, highest index first. */
+static unsigned build_zonerefs_node(const struct zpa_machine *m, pg_data_t *pgdat, struct zoneref *zr)
+{
+	unsigned n = 0;
+	for (int zi = (int)m->nr_zone_types - 1; zi >= 0; zi--) {
+		struct zone *z = &pgdat->node_zones[zi];
+		if (populated_zone(z))
+			zr[n++] = (struct zoneref){ z, zi };
+	}
+	return n;
+}
+
+/*
+ * build_all_zonelists(): for every node, its fallback order of nodes
+ * (find_next_best_node) and the zonelist of their populated zones in that
+ * order, highest zone first within a node; and the NOFALLBACK list of the
+ * node's own zones for __GFP_THISNODE.  node_load is shared across nodes,
+ * built in node order, as in Linux.  The order is kept in
+ * pgdat->fallback_order for `zpa info ... zonelists`.
  */
 void build_all_zonelists(struct zpa_machine *m)
 {
+	int node_load[ZPA_MAX_NODES] = { 0 };
+	bool has_cpus[ZPA_MAX_NODES] = { false }, has_mem[ZPA_MAX_NODES] = { false };
+	atomic_fetch_add(&m->fast_gen, 1);
+	for (unsigned c = 0; c < m->cfg.nr_cpus; c++)
+		has_cpus[m->cfg.cpu_node[c]] = true;
+	for (unsigned n = 0; n < m->nr_nodes; n++)
+		has_mem[n] = m->nodes[n]->node_present_pages > 0;
+
 	for (unsigned n = 0; n < m->nr_nodes; n++) {
 		pg_data_t *pgdat = m->nodes[n];
-		int order[ZPA_MAX_NODES];
-		unsigned cnt = 0;
 		bool used[ZPA_MAX_NODES] = { false };
-		for (unsigned k = 0; k < m->nr_nodes; k++) {
-			int best = -1;
-			for (unsigned c = 0; c < m->nr_nodes; c++) {
-				if (used[c])
-					continue;
-				if (best < 0 || m->cfg.distance[n][c] < m->cfg.distance[n][best] ||
-				    (c == n && m->cfg.distance[n][c] == m->cfg.distance[n][best]))
-					best = (int)c;
-			}
-			used[best] = true;
-			order[cnt++] = best;
+		int node, prev = (int)n;
+		pgdat->nr_fallback = 0;
+		while ((node = find_next_best_node(m, (int)n, used, node_load, has_cpus, has_mem)) >= 0) {
+			/* The first node of each new distance group carries more load. */
+			if (m->cfg.distance[n][node] != m->cfg.distance[n][prev])
+				node_load[node] += 1;
+			pgdat->fallback_order[pgdat->nr_fallback++] = node;
+			prev = node;
 		}
 		for (int k = 0; k < MAX_ZONELISTS; k++) {
 			struct zonelist *zl = &pgdat->node_zonelists[k];
 			zpa_port_free(zl->zonerefs);
 			zl->zonerefs = zpa_port_zalloc((m->nr_nodes * ZPA_NR_ZONE_TYPES + 1) * sizeof(struct zoneref));
 			zl->nr = 0;
-			unsigned nn = k == ZONELIST_FALLBACK ? cnt : 1;
-			for (unsigned i = 0; i < nn; i++) {
-				pg_data_t *p = m->nodes[k == ZONELIST_FALLBACK ? order[i] : (int)n];
-				for (int zi = (int)m->nr_zone_types - 1; zi >= 0; zi--) {
-					struct zone *z = &p->node_zones[zi];
-					if (!managed_zone(z))
-						continue;
-					zl->zonerefs[zl->nr++] = (struct zoneref){ z, zi };
-				}
-			}
+			if (k == ZONELIST_FALLBACK)
+				for (unsigned i = 0; i < pgdat->nr_fallback; i++)
+					zl->nr += build_zonerefs_node(m, m->nodes[pgdat->fallback_order[i]], zl->zonerefs + zl->nr);
+			else
+				zl->nr = build_zonerefs_node(m, pgdat, zl->zonerefs);
 			zl->zonerefs[zl->nr] = (struct zoneref){ NULL, 0 };
 		}
 	}

@@ -22,10 +22,11 @@
  * SPDX-License-Identifier: MIT
  */
 #include "internal.h"
+#include "pcp.h"
 
 /* ---- tasks ---- */
 
-static _Thread_local struct zpa_task thread_task = { .cpu = -1, .flags = 0, .is_thread_default = true };
+static __thread struct zpa_task thread_task __attribute__((tls_model("initial-exec"))) = { .cpu = -1, .flags = 0, .is_thread_default = true };
 
 struct zpa_task *zpa_task_current(void)
 {
@@ -46,7 +47,12 @@ void zpa_task_destroy(struct zpa_task *t)
 		zpa_port_free(t);
 }
 
-void zpa_task_set_cpu(struct zpa_task *t, int cpu) { t->cpu = cpu < 0 ? -1 : cpu; }
+void zpa_task_set_cpu(struct zpa_task *t, int cpu)
+{
+	t->cpu = cpu < 0 ? -1 : cpu;
+	if (t == &thread_task)
+		thread_slots_refresh();
+}
 int zpa_task_cpu(const struct zpa_task *t) { return t->cpu; }
 unsigned zpa_task_flags(const struct zpa_task *t) { return t->flags; }
 
@@ -74,34 +80,18 @@ static inline int task_node(const struct zpa_machine *m, const struct zpa_task *
 	return m->cfg.nr_cpus ? m->cfg.cpu_node[task_cpu(m, t)] : 0;
 }
 
+/* A thread's default task allocates for the node its page lists belong to. */
+static inline int thread_home_node(struct zpa_machine *m, const struct zpa_task *t)
+{
+	struct pageset *ps = task_pageset(m, t);
+	return ps ? ps->nid : task_node(m, t);
+}
+
 /* ---- counters ---- */
 
 void count_vm_event(struct zpa_machine *m, enum vm_event_item item, unsigned long n)
 {
 	atomic_fetch_add_explicit(&m->vm_events[item], n, memory_order_relaxed);
-}
-
-static inline void count_numa_event(struct zone *z, enum numa_stat_item i, long n)
-{
-	atomic_fetch_add_explicit(&z->vm_numa_event[i], n, memory_order_relaxed);
-}
-
-/*
- * zone_statistics(): a hit when the page comes from the preferred zone's node,
- * else a miss there and a foreign on the preferred zone; local or other by
- * the allocating CPU's node.
- */
-static void zone_statistics(const struct zpa_machine *m, const struct zpa_task *task, struct zone *preferred,
-			    struct zone *z, long nr)
-{
-	int nid = z->zone_pgdat->node_id;
-	if (nid == preferred->zone_pgdat->node_id) {
-		count_numa_event(z, NUMA_HIT, nr);
-	} else {
-		count_numa_event(z, NUMA_MISS, nr);
-		count_numa_event(preferred, NUMA_FOREIGN, nr);
-	}
-	count_numa_event(z, nid == task_node(m, task) ? NUMA_LOCAL : NUMA_OTHER, nr);
 }
 
 /* ---- watermarks ---- */
@@ -115,7 +105,7 @@ static inline long zone_watermark_unusable_free(struct zone *z, unsigned order, 
 {
 	long unusable = (1l << order) - 1;
 	if (likely(!(alloc_flags & ALLOC_RESERVES)))
-		unusable += (long)z->nr_reserved_highatomic;
+		unusable += (long)READ_ONCE(z->nr_reserved_highatomic);
 	if (!(alloc_flags & ALLOC_CMA))
 		unusable += (long)zone_page_state(z, NR_FREE_CMA_PAGES);
 	return unusable;
@@ -149,15 +139,15 @@ bool __zone_watermark_ok(const struct zpa_machine *m, struct zone *z, unsigned o
 		return true;
 	for (unsigned o = order; o < m->max_order; o++) {
 		const struct free_area *area = &z->free_area[o];
-		if (!area->nr_free)
+		if (!READ_ONCE(area->nr_free))
 			continue;
 		for (int mt = 0; mt < ZPA_MIGRATE_PCPTYPES; mt++)
-			if (area->free_list[mt].head != ZPA_NIL)
+			if (READ_ONCE(area->free_list[mt].head) != ZPA_NIL)
 				return true;
-		if ((alloc_flags & ALLOC_CMA) && area->free_list[ZPA_MIGRATE_CMA].head != ZPA_NIL)
+		if ((alloc_flags & ALLOC_CMA) && READ_ONCE(area->free_list[ZPA_MIGRATE_CMA].head) != ZPA_NIL)
 			return true;
 		if ((alloc_flags & (ALLOC_HIGHATOMIC | ALLOC_OOM)) &&
-		    area->free_list[ZPA_MIGRATE_HIGHATOMIC].head != ZPA_NIL)
+		    READ_ONCE(area->free_list[ZPA_MIGRATE_HIGHATOMIC].head) != ZPA_NIL)
 			return true;
 	}
 	return false;
@@ -174,9 +164,8 @@ bool zone_watermark_ok(const struct zpa_machine *m, struct zone *z, unsigned ord
  * zone_watermark_fast(): the order-0 shortcut, then the full test, then (for
  * __GFP_ATOMIC order-0 requests at the min mark) the test without the boost.
  */
-static inline bool zone_watermark_fast(const struct zpa_machine *m, struct zone *z, unsigned order,
-				       unsigned long mark, int highest_zoneidx, unsigned alloc_flags,
-				       zpa_gfp_t gfp)
+bool zone_watermark_fast(const struct zpa_machine *m, struct zone *z, unsigned order, unsigned long mark,
+			 int highest_zoneidx, unsigned alloc_flags, zpa_gfp_t gfp)
 {
 	long free_pages = (long)zone_page_state(z, NR_FREE_PAGES);
 
@@ -198,16 +187,11 @@ static inline bool zone_watermark_fast(const struct zpa_machine *m, struct zone 
 
 /* ---- zonelist walking ---- */
 
-static inline bool node_in_mask(const zpa_nodemask_t *mask, int nid)
-{
-	return !mask || (mask->bits[nid >> 6] >> (nid & 63)) & 1;
-}
-
 /* next_zones_zonelist(): the first entry at or after z with index <= highest and node in mask. */
 static inline struct zoneref *next_zones_zonelist(struct zoneref *z, int highest_zoneidx,
 						   const zpa_nodemask_t *nodes)
 {
-	while (z->zone && (z->zone_idx > highest_zoneidx || !node_in_mask(nodes, z->zone->zone_pgdat->node_id)))
+	while (z->zone && (z->zone_idx > highest_zoneidx || !zpa_node_isset(nodes, z->zone->zone_pgdat->node_id)))
 		z++;
 	return z;
 }
@@ -225,18 +209,19 @@ static inline struct zoneref *first_zones_zonelist(struct zonelist *zl, int high
  * order on the first page (so a free with another order is caught), zeroed
  * memory for __GFP_ZERO, and head/tail marks for __GFP_COMP.  Zone lock held.
  */
-static void prep_new_page(struct zpa_machine *m, struct zone *z, struct zpa_page *page, unsigned order,
-			  zpa_gfp_t gfp, int migratetype)
+void prep_new_page(struct zpa_machine *m, struct zone *z, struct zpa_page *page, unsigned order, zpa_gfp_t gfp,
+		   int migratetype)
 {
 	uint32_t keep = page->flags & (PG_ZONE_MASK);
-	page->refcount = 1;
-	page->flags = keep | PG_alloc | order | (migratetype == ZPA_MIGRATE_MOVABLE ? PG_lru : 0);
+	bool comp = (gfp & ZPA___GFP_COMP) && order;
+	__atomic_store_n(&page->refcount, 1, __ATOMIC_RELAXED);
+	WRITE_ONCE(page->flags, keep | PG_alloc | order | (migratetype == ZPA_MIGRATE_MOVABLE ? PG_lru : 0) |
+					(comp ? PG_head : 0));
 	page->next = page->prev = ZPA_NIL;
-	if ((gfp & ZPA___GFP_COMP) && order) {
+	if (comp) {
 		uint32_t head = page_index(z, page);
-		page->flags |= PG_head;
 		for (unsigned long i = 1; i < (1ul << order); i++) {
-			page[i].flags = (page[i].flags & PG_ZONE_MASK) | PG_tail;
+			WRITE_ONCE(page[i].flags, (page[i].flags & PG_ZONE_MASK) | PG_tail);
 			page[i].next = head;
 		}
 	}
@@ -248,39 +233,61 @@ static void prep_new_page(struct zpa_machine *m, struct zone *z, struct zpa_page
 }
 
 /*
- * rmqueue(): take 2^order pages from zone z under its lock: high-atomic
- * reserves first when allowed, then the normal types with fallback, then the
- * high-atomic reserve as a last resort for non-blocking and OOM requests.
+ * rmqueue_buddy(): take 2^order pages from zone z's buddy lists under its
+ * lock: high-atomic reserves first when allowed, then the normal types with
+ * fallback, then the high-atomic reserve as a last resort for non-blocking
+ * and OOM requests.
+ */
+static struct zpa_page *rmqueue_buddy(struct zpa_machine *m, struct pageset *ps, struct zone *z, unsigned order,
+				      int mt, unsigned alloc_flags)
+{
+	struct zpa_page *page = NULL;
+
+	/* Counter changes here fold at once: the pageset (whose diffs need its
+	 * lock) is not held on this path. */
+	zpa_spin_lock(&z->lock);
+	(void)ps;
+	if (alloc_flags & ALLOC_HIGHATOMIC)
+		page = __rmqueue_smallest(z, order, ZPA_MIGRATE_HIGHATOMIC);
+	if (!page) {
+		page = __rmqueue(m, z, order, mt, alloc_flags);
+		if (!page && (alloc_flags & (ALLOC_OOM | ALLOC_NON_BLOCK)))
+			page = __rmqueue_smallest(z, order, ZPA_MIGRATE_HIGHATOMIC);
+	}
+	if (page) {
+		/* The list the block came from decides which free counter drops. */
+		int from_mt = (int)((page->flags & PG_MT_MASK) >> PG_MT_SHIFT);
+		if (from_mt != ZPA_MIGRATE_ISOLATE) {
+			__mod_zone_page_state(z, NR_FREE_PAGES, -(1l << order));
+			if (from_mt == ZPA_MIGRATE_CMA)
+				__mod_zone_page_state(z, NR_FREE_CMA_PAGES, -(1l << order));
+		}
+	}
+	zpa_spin_unlock(&z->lock);
+	return page;
+}
+
+/*
+ * rmqueue(): the per-CPU lists for small orders and the pageblock order,
+ * else (or if the pageset is busy) the buddy lists.  The block is prepared
+ * for the caller.
  */
 static struct zpa_page *rmqueue(struct zpa_machine *m, const struct alloc_context *ac, struct zone *z,
 				unsigned order, zpa_gfp_t gfp, unsigned alloc_flags)
 {
+	struct pageset *ps = task_pageset(m, ac->task);
+	struct zone *preferred = ac->preferred_zoneref->zone;
 	struct zpa_page *page = NULL;
 
-	zpa_spin_lock(&z->lock);
-	if (alloc_flags & ALLOC_HIGHATOMIC)
-		page = __rmqueue_smallest(z, order, ZPA_MIGRATE_HIGHATOMIC);
+	if (ps)
+		page = rmqueue_pcplist(m, ps, preferred, z, order, ac->migratetype, alloc_flags);
 	if (!page) {
-		page = __rmqueue(m, z, order, ac->migratetype, alloc_flags);
-		if (!page && (alloc_flags & (ALLOC_OOM | ALLOC_NON_BLOCK)))
-			page = __rmqueue_smallest(z, order, ZPA_MIGRATE_HIGHATOMIC);
-		if (!page) {
-			zpa_spin_unlock(&z->lock);
+		page = rmqueue_buddy(m, ps, z, order, ac->migratetype, alloc_flags);
+		if (!page)
 			return NULL;
-		}
-	}
-	/* The list the block came from decides what free-page counter drops. */
-	int from_mt = (int)((page->flags & PG_MT_MASK) >> PG_MT_SHIFT);
-	if (from_mt != ZPA_MIGRATE_ISOLATE) {
-		__mod_zone_page_state(z, NR_FREE_PAGES, -(1l << order));
-		if (from_mt == ZPA_MIGRATE_CMA)
-			__mod_zone_page_state(z, NR_FREE_CMA_PAGES, -(1l << order));
+		zone_count_alloc(m, ps, preferred, z, order);
 	}
 	prep_new_page(m, z, page, order, gfp, ac->migratetype);
-	zpa_spin_unlock(&z->lock);
-
-	atomic_fetch_add_explicit(&z->pgalloc, 1ul << order, memory_order_relaxed);
-	zone_statistics(m, ac->task, ac->preferred_zoneref->zone, z, 1);
 	return page;
 }
 
@@ -402,6 +409,65 @@ nopage:
 	return NULL;
 }
 
+/*
+ * prepare_alloc_pages(): fill the alloc_context of a request: highest zone
+ * index, the preferred node's zonelist (NOFALLBACK for __GFP_THISNODE), the
+ * migratetype and the first eligible zone.  False for a node that does not exist.
+ */
+bool prepare_alloc_context(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp, int preferred_nid,
+			   const zpa_nodemask_t *nodemask, struct alloc_context *ac)
+{
+	if (preferred_nid < 0)
+		preferred_nid = task->cpu < 0 ? thread_home_node(m, task) : task_node(m, task);
+	if (preferred_nid >= (int)m->nr_nodes) {
+		zpa_warn(m, __func__, "node %d does not exist", preferred_nid);
+		return false;
+	}
+	ac->highest_zoneidx = gfp_zone(m, gfp);
+	ac->zonelist = &m->nodes[preferred_nid]->node_zonelists[(gfp & ZPA___GFP_THISNODE) ? ZONELIST_NOFALLBACK
+												: ZONELIST_FALLBACK];
+	ac->nodemask = nodemask;
+	ac->migratetype = gfp_migratetype(m, gfp);
+	ac->spread_dirty_pages = gfp & ZPA___GFP_WRITE;
+	ac->task = task;
+	ac->preferred_zoneref = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, ac->nodemask);
+	return true;
+}
+
+/* GFP bits that keep a request off the fast path (it needs checks or work). */
+#define FAST_GFP_SLOW (ZPA___GFP_THISNODE | ZPA___GFP_NOFAIL | ZPA___GFP_ZERO | ZPA___GFP_COMP | \
+		       ~ZPA___GFP_BITS_MASK)
+
+/*
+ * Remember how gfp decodes for the thread pageset ps, when the request is one
+ * the fast path may serve: no checks to make, no scope to apply, and a first
+ * zone that is the preferred zone of the thread's home node.
+ */
+static void fast_gfp_update(struct zpa_machine *m, struct pageset *ps, const struct zpa_task *task, zpa_gfp_t gfp)
+{
+	struct fast_gfp *fg = &ps->fg;
+	fg->gfp = ~0u; /* invalid until filled */
+	if ((gfp & FAST_GFP_SLOW) || gfp_check(gfp, 0, m->max_order, NULL) || task->flags)
+		return;
+	int hz = gfp_zone(m, gfp);
+	struct zoneref *zr = first_zones_zonelist(&m->nodes[ps->nid]->node_zonelists[ZONELIST_FALLBACK], hz, NULL);
+	if (!zr->zone)
+		return;
+	struct zone *z = zr->zone;
+	fg->hz = hz;
+	fg->mt = gfp_migratetype(m, gfp);
+	fg->zone = z;
+	fg->mark = z->_watermark[WMARK_LOW] + (unsigned long)z->lowmem_reserve[hz];
+	fg->pz = &ps->z[z->gzi];
+	fg->list0 = &fg->pz->pcp.lists[order_to_pindex(m, fg->mt, 0)];
+	fg->mem_map = z->mem_map;
+	fg->node_start_pfn = z->node_start_pfn;
+	uint32_t flags = ((uint32_t)z->idx << PG_ZONE_SHIFT) | PG_alloc | (fg->mt == ZPA_MIGRATE_MOVABLE ? PG_lru : 0);
+	fg->page_word = flags | (1ull << 32);
+	fg->gen = atomic_load_explicit(&m->fast_gen, memory_order_relaxed);
+	fg->gfp = gfp;
+}
+
 zpa_pfn_t zpa__alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp, unsigned order,
 			   int preferred_nid, const zpa_nodemask_t *nodemask)
 {
@@ -413,6 +479,7 @@ zpa_pfn_t zpa__alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp
 
 	if (!task)
 		task = zpa_task_current();
+	const int preferred_nid_arg = preferred_nid;
 	chk = gfp_check(gfp, order, m->max_order, &why);
 	if (unlikely(chk)) {
 		if (chk < 0) {
@@ -427,22 +494,8 @@ zpa_pfn_t zpa__alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp
 	gfp &= m->gfp_allowed_mask;
 	gfp = current_gfp_context(task, gfp);
 
-	if (preferred_nid < 0)
-		preferred_nid = task_node(m, task);
-	if (preferred_nid >= (int)m->nr_nodes) {
-		zpa_warn(m, __func__, "node %d does not exist", preferred_nid);
+	if (!prepare_alloc_context(m, task, gfp, preferred_nid, nodemask, &ac))
 		return ZPA_PFN_NONE;
-	}
-
-	/* prepare_alloc_pages() */
-	ac.highest_zoneidx = gfp_zone(m, gfp);
-	ac.zonelist = &m->nodes[preferred_nid]->node_zonelists[(gfp & ZPA___GFP_THISNODE) ? ZONELIST_NOFALLBACK
-											   : ZONELIST_FALLBACK];
-	ac.nodemask = nodemask;
-	ac.migratetype = gfp_migratetype(m, gfp);
-	ac.spread_dirty_pages = gfp & ZPA___GFP_WRITE;
-	ac.task = task;
-	ac.preferred_zoneref = first_zones_zonelist(ac.zonelist, ac.highest_zoneidx, ac.nodemask);
 
 	unsigned alloc_flags = ALLOC_WMARK_LOW;
 	if (ac.migratetype == ZPA_MIGRATE_MOVABLE)
@@ -459,12 +512,60 @@ zpa_pfn_t zpa__alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp
 	}
 	if (!page)
 		return ZPA_PFN_NONE;
+	if (task->cpu < 0 && preferred_nid_arg < 0 && !nodemask) {
+		struct pageset *ps = task_pageset(m, task);
+		if (ps && ps->fg.gfp != gfp)
+			fast_gfp_update(m, ps, task, gfp);
+		else if (ps && ps->fg.gen != atomic_load_explicit(&m->fast_gen, memory_order_relaxed))
+			fast_gfp_update(m, ps, task, gfp);
+	}
 	/* memcg charging (__GFP_ACCOUNT) and the mm_page_alloc tracepoint come later. */
 	return page_to_pfn(zone, page);
 }
 
+/*
+ * alloc_pages() for the calling thread: the hosted fast path.  When the GFP
+ * word is the one decoded last, the first zone's order-0 watermark holds and
+ * the thread's list for (order, migratetype) has a block, this is a pop from
+ * that list with no atomic operation; otherwise zpa__alloc_pages() does it
+ * all (and refills the list).  Same decisions either way.
+ */
 zpa_pfn_t zpa_alloc_pages(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order)
 {
+	struct thread_slots *ts = &tslots;
+	if (likely(order == 0 && ts->fast_uid == m->uid)) {
+		struct pageset *ps = ts->ps[0];
+		const struct fast_gfp *fg = &ps->fg;
+		if (likely(fg->gfp == gfp && fg->gen == atomic_load_explicit(&m->fast_gen, memory_order_relaxed))) {
+			const struct zone *z = fg->zone;
+			long free = (long)READ_ONCE(z->vm_stat[NR_FREE_PAGES]) - (long)READ_ONCE(z->nr_reserved_highatomic);
+			struct free_list *list = fg->list0;
+			/* Enter the pageset; a waiting remote user sends us the long way. */
+			atomic_store_explicit(&ps->owner_active, 1, memory_order_relaxed);
+			atomic_signal_fence(memory_order_seq_cst);
+			uint32_t idx = list->head;
+			if (likely(free > (long)(fg->mark + READ_ONCE(z->watermark_boost)) && idx != ZPA_NIL &&
+				   !atomic_load_explicit(&ps->remote_req, memory_order_relaxed))) {
+				struct zpa_page *page = &fg->mem_map[idx];
+				uint32_t next = page->next;
+				list->head = next;
+				if (next != ZPA_NIL)
+					fg->mem_map[next].prev = ZPA_NIL;
+				else
+					list->tail = ZPA_NIL;
+				struct per_cpu_zone *pz = fg->pz;
+				pz->pcp.count--;
+				pz->pcp.free_factor >>= 1;
+				pz->fast_allocs++;
+				atomic_signal_fence(memory_order_seq_cst);
+				atomic_store_explicit(&ps->owner_active, 0, memory_order_release);
+				/* flags and refcount are adjacent: one store sets both */
+				__atomic_store_n((uint64_t *)&page->flags, fg->page_word, __ATOMIC_RELAXED);
+				return fg->node_start_pfn + idx;
+			}
+			atomic_store_explicit(&ps->owner_active, 0, memory_order_release);
+		}
+	}
 	return zpa__alloc_pages(m, NULL, gfp, order, -1, NULL);
 }
 
@@ -502,7 +603,7 @@ static bool pfn_in_free_block(const struct zpa_machine *m, struct zone *z, unsig
 		if (!zone_spans_pfn(z, start))
 			break;
 		const struct zpa_page *p = pfn_to_page_nid(z->zone_pgdat, start);
-		if ((p->flags & PG_buddy) && page_order(p) >= o)
+		if ((p->flags & (PG_buddy | PG_pcp)) && page_order(p) >= o)
 			return true;
 	}
 	return false;
@@ -528,7 +629,7 @@ static int free_pages_check(struct zpa_machine *m, struct zone *z, unsigned long
 	} else if (pfn & ((1ul << order) - 1)) {
 		reason = "pfn not aligned to the order freed";
 		err = ZPA_EALIGN;
-	} else if ((page->flags & PG_buddy) || (!(page->flags & PG_alloc) && pfn_in_free_block(m, z, pfn))) {
+	} else if ((page->flags & (PG_buddy | PG_pcp)) || (!(page->flags & PG_alloc) && pfn_in_free_block(m, z, pfn))) {
 		reason = "page already free (double free)";
 		err = ZPA_EDOUBLEFREE;
 	} else if (!(page->flags & PG_alloc)) {
@@ -537,6 +638,9 @@ static int free_pages_check(struct zpa_machine *m, struct zone *z, unsigned long
 	} else if (page_order(page) != order) {
 		reason = "freed with a different order than allocated";
 		err = ZPA_EORDER;
+	} else if (page->flags & PG_listed) {
+		reason = "page is on a zpa_page_list (pop it first)";
+		err = ZPA_EBADPAGE;
 	} else if (page->refcount <= 0) {
 		reason = "nonzero _refcount expected";
 		err = ZPA_EBADPAGE;
@@ -558,65 +662,213 @@ static int free_pages_check(struct zpa_machine *m, struct zone *z, unsigned long
 	return err;
 }
 
-/* Return a block whose last reference is gone to the buddy lists.  Zone lock held. */
-static void free_one_block_locked(struct zpa_machine *m, struct zone *z, unsigned long pfn, struct zpa_page *page,
-				  unsigned order)
+/* A block whose last reference is gone loses its allocation marks.  Caller owns it. */
+static inline void clear_alloc_marks(struct zpa_page *page, unsigned order)
 {
 	if (page->flags & PG_head)
 		for (unsigned long i = 1; i < (1ul << order); i++) {
-			page[i].flags &= PG_ZONE_MASK;
+			WRITE_ONCE(page[i].flags, page[i].flags & PG_ZONE_MASK);
 			page[i].next = ZPA_NIL;
 		}
-	page->flags &= PG_ZONE_MASK;
-	page->refcount = 0;
-	__free_one_page(m, z, pfn, order, get_pageblock_migratetype(z, pfn), false);
+	WRITE_ONCE(page->flags, page->flags & PG_ZONE_MASK);
 }
 
-int zpa_free_pages(struct zpa_machine *m, zpa_pfn_t pfn, unsigned order)
+/*
+ * free_the_page(): a block nobody references goes to the task's per-CPU list
+ * when its order has one, else straight to the buddy lists.
+ */
+static void free_the_page(struct zpa_machine *m, struct pageset *ps, struct zone *z, struct zpa_page *page,
+			  unsigned long pfn, unsigned order)
 {
-	pg_data_t *pgdat;
-	struct zone *z;
-	struct zpa_page *page;
-	int err;
-
-	if (order >= m->max_order) {
-		bad_page(m, (unsigned long)pfn, NULL, "order >= MAX_ORDER");
-		return ZPA_EORDER;
+	int mt = get_pageblock_migratetype(z, pfn);
+	if (ps && (order <= PAGE_ALLOC_COSTLY_ORDER || order == m->pageblock_order)) {
+		free_unref_page(m, ps, z, page, pfn, order, mt);
+		return;
 	}
-	err = lookup_page(m, pfn, &pgdat, &z, &page);
-	if (err) {
-		bad_page(m, (unsigned long)pfn, NULL, "pfn not managed by this machine");
-		return err;
-	}
-	unsigned long p = (unsigned long)pfn;
-	unsigned long freed = 0;
-
+	WRITE_ONCE(page->flags, page->flags & PG_ZONE_MASK);
 	zpa_spin_lock(&z->lock);
-	err = free_pages_check(m, z, p, page, order);
+	__free_one_page(m, z, pfn, order, mt, false);
+	zpa_spin_unlock(&z->lock);
+	count_vm_event(m, PGFREE, 1ul << order);
+}
+
+/*
+ * The general free path: checks under the zone lock (so a bad free changes
+ * nothing), the reference drop, then the free proper outside the zone lock.
+ */
+static int free_pages_slow(struct zpa_machine *m, struct zpa_task *task, pg_data_t *pgdat, struct zone *z,
+			   struct zpa_page *page, unsigned long pfn, unsigned order)
+{
+	zpa_spin_lock(&z->lock);
+	int err = free_pages_check(m, z, pfn, page, order);
 	if (err) {
 		zpa_spin_unlock(&z->lock);
 		return err;
 	}
 	bool head = page->flags & PG_head;
-	if (--page->refcount == 0) {
-		free_one_block_locked(m, z, p, page, order);
-		freed = 1ul << order;
-	} else if (!head && order) {
+	int ref = __atomic_sub_fetch(&page->refcount, 1, __ATOMIC_ACQ_REL);
+	if (ref == 0) {
+		clear_alloc_marks(page, order);
+		zpa_spin_unlock(&z->lock);
+		free_the_page(m, task_pageset(m, task), z, page, pfn, order);
+		return 0;
+	}
+	if (!head && order) {
 		/*
 		 * Someone else still holds the first page: Linux's __free_pages()
 		 * then frees the rest of a non-compound block, keeping page 0.
 		 */
-		page->flags = (page->flags & ~PG_ORDER_MASK) | 0;
-		while (order-- > 0) {
-			struct zpa_page *sub = page + (1ul << order);
-			free_one_block_locked(m, z, p + (1ul << order), sub, order);
-			freed += 1ul << order;
-		}
+		page->flags &= ~PG_ORDER_MASK;
+		zpa_spin_unlock(&z->lock);
+		struct pageset *ps = task_pageset(m, task);
+		while (order-- > 0)
+			free_the_page(m, ps, z, page + (1ul << order), pfn + (1ul << order), order);
+		return 0;
 	}
 	zpa_spin_unlock(&z->lock);
-	if (freed)
-		count_vm_event(m, PGFREE, freed);
+	(void)pgdat;
 	return 0;
+}
+
+int zpa__free_pages(struct zpa_machine *m, struct zpa_task *task, zpa_pfn_t pfn, unsigned order)
+{
+	pg_data_t *pgdat;
+	struct zone *z;
+	struct zpa_page *page;
+
+	if (unlikely(order >= m->max_order)) {
+		bad_page(m, (unsigned long)pfn, NULL, "order >= MAX_ORDER");
+		return ZPA_EORDER;
+	}
+	if (unlikely(lookup_page(m, pfn, &pgdat, &z, &page))) {
+		bad_page(m, (unsigned long)pfn, NULL, "pfn not managed by this machine");
+		return ZPA_EBADPFN;
+	}
+	if (!task)
+		task = zpa_task_current();
+	unsigned long p = (unsigned long)pfn;
+	/*
+	 * Fast path: the first page of a plain (non-compound) block of this
+	 * order, aligned, with one reference, which the caller holds: nobody
+	 * else may touch it, so no lock is needed to retire it.
+	 */
+	uint32_t f = READ_ONCE(page->flags);
+	if (likely((f & ~(PG_ZONE_MASK | PG_lru)) == (PG_alloc | order) && !(p & ((1ul << order) - 1)) &&
+		   __atomic_load_n(&page->refcount, __ATOMIC_RELAXED) == 1)) {
+		__atomic_store_n(&page->refcount, 0, __ATOMIC_RELAXED);
+		WRITE_ONCE(page->flags, f & PG_ZONE_MASK);
+		free_the_page(m, task_pageset(m, task), z, page, p, order);
+		return 0;
+	}
+	return free_pages_slow(m, task, pgdat, z, page, p, order);
+}
+
+/*
+ * __free_pages() for the calling thread: the hosted fast path.  The first page
+ * of a plain block of a pcp order, with one reference, whose pageblock is of
+ * a PCP type, goes on the head of the thread's list with no atomic operation
+ * while the list stays under `high`; everything else takes zpa__free_pages().
+ */
+int zpa_free_pages(struct zpa_machine *m, zpa_pfn_t pfn, unsigned order)
+{
+	struct thread_slots *ts = &tslots;
+	pg_data_t *pgdat = m->nodes[0];
+	unsigned long off = (unsigned long)pfn - pgdat->node_start_pfn;
+	if (likely(order == 0 && ts->fast_uid == m->uid && off < pgdat->node_spanned_pages)) {
+		struct zpa_page *page = &pgdat->node_mem_map[off];
+		uint64_t word = __atomic_load_n((uint64_t *)&page->flags, __ATOMIC_RELAXED);
+		/* first page of a plain order-0 block with one reference */
+		if (likely((word & ~(uint64_t)(PG_ZONE_MASK | PG_lru)) == ((1ull << 32) | PG_alloc))) {
+			struct pageset *ps = ts->ps[0];
+			/* node 0: the zone index is the pageset's zone slot */
+			struct per_cpu_zone *pz = &ps->z[((uint32_t)word & PG_ZONE_MASK) >> PG_ZONE_SHIFT];
+			unsigned mt = READ_ONCE(pz->pb_flags[((unsigned long)pfn >> pz->pb_shift) - pz->pb_base]);
+			atomic_store_explicit(&ps->owner_active, 1, memory_order_relaxed);
+			atomic_signal_fence(memory_order_seq_cst);
+			if (likely(mt < ZPA_MIGRATE_PCPTYPES && pz->pcp.count + 1 < pz->pcp.high &&
+				   !atomic_load_explicit(&ps->remote_req, memory_order_relaxed))) {
+				struct free_list *list = &pz->pcp.lists[mt];
+				uint32_t idx = (uint32_t)off, head = list->head;
+				__atomic_store_n((uint64_t *)&page->flags,
+						 ((uint32_t)word & PG_ZONE_MASK) | PG_pcp | (mt << PG_MT_SHIFT),
+						 __ATOMIC_RELAXED);
+				page->prev = ZPA_NIL;
+				page->next = head;
+				if (head != ZPA_NIL)
+					pgdat->node_mem_map[head].prev = idx;
+				else
+					list->tail = idx;
+				list->head = idx;
+				pz->pcp.count++;
+				ps->pgfree++;
+				atomic_signal_fence(memory_order_seq_cst);
+				atomic_store_explicit(&ps->owner_active, 0, memory_order_release);
+				return 0;
+			}
+			atomic_store_explicit(&ps->owner_active, 0, memory_order_release);
+		}
+	}
+	return zpa__free_pages(m, NULL, pfn, order);
+}
+
+int zpa_free_pages_bulk(struct zpa_machine *m, const zpa_pfn_t *pfns, unsigned long n)
+{
+	int first = 0;
+	for (unsigned long i = 0; i < n; i++) {
+		int err = zpa__free_pages(m, NULL, pfns[i], 0);
+		if (err && !first)
+			first = err;
+	}
+	return first;
+}
+
+/* ---- page lists (the list form of bulk allocation) ---- */
+
+/* The next pfn of a listed page lives in its two link words. */
+static inline zpa_pfn_t listed_next(const struct zpa_page *page)
+{
+	return ((zpa_pfn_t)page->prev << 32) | page->next;
+}
+
+void page_list_push(struct zpa_machine *m, struct zpa_page_list *list, zpa_pfn_t pfn)
+{
+	pg_data_t *pgdat;
+	struct zone *z;
+	struct zpa_page *page;
+	if (lookup_page(m, pfn, &pgdat, &z, &page))
+		return;
+	page->next = (uint32_t)list->head;
+	page->prev = (uint32_t)(list->head >> 32);
+	page->flags |= PG_listed;
+	list->head = pfn;
+	list->nr++;
+}
+
+zpa_pfn_t zpa_page_list_pop(struct zpa_machine *m, struct zpa_page_list *list)
+{
+	pg_data_t *pgdat;
+	struct zone *z;
+	struct zpa_page *page;
+	zpa_pfn_t pfn = list->head;
+	if (pfn == ZPA_PFN_NONE || lookup_page(m, pfn, &pgdat, &z, &page) || !(page->flags & PG_listed))
+		return ZPA_PFN_NONE;
+	list->head = listed_next(page);
+	list->nr--;
+	page->flags &= ~PG_listed;
+	page->next = page->prev = ZPA_NIL;
+	return pfn;
+}
+
+int zpa_free_page_list(struct zpa_machine *m, struct zpa_page_list *list)
+{
+	int first = 0;
+	zpa_pfn_t pfn;
+	while ((pfn = zpa_page_list_pop(m, list)) != ZPA_PFN_NONE) {
+		int err = zpa__free_pages(m, NULL, pfn, 0);
+		if (err && !first)
+			first = err;
+	}
+	return first;
 }
 
 int zpa_get_page(struct zpa_machine *m, zpa_pfn_t pfn)
@@ -628,12 +880,12 @@ int zpa_get_page(struct zpa_machine *m, zpa_pfn_t pfn)
 	if (err)
 		return err;
 	zpa_spin_lock(&z->lock);
-	if (!(page->flags & PG_alloc) || page->refcount <= 0) {
+	if (!(page->flags & PG_alloc) || __atomic_load_n(&page->refcount, __ATOMIC_RELAXED) <= 0) {
 		zpa_spin_unlock(&z->lock);
 		zpa_warn(m, __func__, "get_page on pfn %#llx, which is not an allocated block", (unsigned long long)pfn);
 		return ZPA_EBADPAGE;
 	}
-	page->refcount++;
+	__atomic_add_fetch(&page->refcount, 1, __ATOMIC_RELAXED);
 	zpa_spin_unlock(&z->lock);
 	return 0;
 }

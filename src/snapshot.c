@@ -65,12 +65,6 @@
 
 #include "internal.h"
 
-/*
- * Text helpers defined in machine_file.c (shared by the two loaders).
- * TODO(lead): move these two prototypes to internal.h under machine_file.c.
- */
-ZPA_HIDDEN int zpa_parse_size(const char *s, const char **endp, uint64_t *out);
-ZPA_HIDDEN int zpa_parse_cpulist(const char *s, uint64_t *bits, unsigned nbits);
 
 #define SNAP_PATH      4096
 #define SNAP_MAX_E820  256

@@ -14,7 +14,8 @@
  *              one zone, and its first page has PG_buddy and order k; its buddy
  *              is pfn ^ (1 << k).
  *   pageblock  2^pageblock_order pages sharing one migratetype, kept in a
- *              per-zone nibble bitmap (Linux's pageblock_flags).
+ *              per-zone map of one byte per pageblock (Linux's pageblock_flags
+ *              packs 4 bits).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -30,6 +31,14 @@
 #include "zpa/port.h"
 
 #define ZPA_NIL 0xffffffffu /* end of a page-index list */
+
+/*
+ * Fields read without their lock on purpose (watermark checks, buddy probes
+ * of pages that may be in use) are accessed with these, like Linux's
+ * READ_ONCE/WRITE_ONCE: a single plain load or store, but a defined one.
+ */
+#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /*
  * struct zpa_page - 16 bytes of metadata for one page.
@@ -58,12 +67,13 @@ struct zpa_page {
 #define PG_hole          (1u << 13)   /* not present (hole in the memory map) */
 #define PG_pcp           (1u << 14)   /* on a per-CPU list */
 #define PG_lru           (1u << 15)   /* allocated for a movable user (Linux: on an LRU) */
+#define PG_listed        (1u << 19)   /* on a zpa_page_list: next/prev hold the next pfn */
 #define PG_ZONE_SHIFT    16           /* zone index within the node (3 bits) */
 #define PG_ZONE_MASK     (0x7u << PG_ZONE_SHIFT)
 
 _Static_assert(sizeof(struct zpa_page) == 16, "struct zpa_page must stay 16 bytes");
 
-static inline unsigned page_order(const struct zpa_page *p) { return p->flags & PG_ORDER_MASK; }
+static inline unsigned page_order(const struct zpa_page *p) { return READ_ONCE(p->flags) & PG_ORDER_MASK; }
 static inline unsigned page_zidx(const struct zpa_page *p) { return (p->flags & PG_ZONE_MASK) >> PG_ZONE_SHIFT; }
 
 struct free_list {
@@ -119,6 +129,85 @@ enum vm_event_item { ZPA_VM_EVENT_ITEMS(ZPA_ENUM_ITEM) NR_VM_EVENT_ITEMS };
 
 struct pglist_data;
 
+/*
+ * Per-CPU page lists (Linux's struct per_cpu_pages): order 0..3 lists per
+ * PCP migratetype, plus two pageblock-order (THP) lists, unmovable-ish and
+ * movable.  pindex = MIGRATE_PCPTYPES * order + migratetype below that.
+ */
+#define PAGE_ALLOC_COSTLY_ORDER 3
+#define NR_LOWORDER_PCP_LISTS (ZPA_MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1))
+#define NR_PCP_LISTS (NR_LOWORDER_PCP_LISTS + 2)
+
+struct per_cpu_pages {
+	int count;                 /* pages on all lists */
+	int high;                  /* drain above this */
+	int batch;                 /* refill/drain chunk */
+	short free_factor;         /* grows with consecutive drains (batch scaling) */
+	struct free_list lists[NR_PCP_LISTS];
+};
+
+/*
+ * What one CPU (or one thread, in the hosted fast path) keeps per zone: the
+ * page lists and its unfolded statistics (Linux's per_cpu_zonestat).
+ */
+struct per_cpu_zone {
+	struct per_cpu_pages pcp;
+	/* copies of the zone's pageblock map coordinates, for the free fast path */
+	const uint8_t *pb_flags;
+	unsigned long pb_base;
+	unsigned pb_shift;
+	int vm_stat_diff[NR_VM_ZONE_STAT_ITEMS];   /* folded into zone->vm_stat past the threshold */
+	int stat_threshold;
+	unsigned long pgalloc;                     /* pages allocated from this zone */
+	unsigned long fast_allocs;                 /* fast-path order-0 allocations: each one is also
+						    * a pgalloc, a numa_hit and a numa_local/other */
+	unsigned long numa_event[NR_VM_NUMA_EVENT_ITEMS];
+};
+
+/*
+ * A pageset: one CPU's (or one thread's) per-zone state for every zone of the
+ * machine, indexed by nid * nr_zone_types + zone index.
+ *
+ * Locking ("local lock"): a CPU pageset is protected by its spinlock (Linux's
+ * pcp->lock, taken with trylock on the allocation path).  A thread pageset is
+ * used only by its thread, which marks itself active with plain stores; a
+ * remote drainer raises remote_req, issues a process-wide memory barrier and
+ * waits for the owner to leave (see pcp.c).  Lock order: pageset -> zone.
+ */
+/*
+ * The decoded form of the last GFP word a thread pageset's owner used, so the
+ * fast path needs one comparison instead of the GFP checks and the zonelist
+ * walk.  Valid while gen equals the machine's fast_gen (bumped when zonelists,
+ * watermarks or tunables change).
+ */
+struct fast_gfp {
+	zpa_gfp_t gfp;
+	unsigned gen;
+	int hz;                    /* highest zone index */
+	int mt;                    /* migratetype */
+	struct zone *zone;         /* first eligible zone of the home node's zonelist */
+	unsigned long mark;        /* its low watermark + lowmem_reserve[hz] */
+	struct per_cpu_zone *pz;   /* this pageset's state for that zone */
+	struct free_list *list0;   /* its order-0 list for mt */
+	struct zpa_page *mem_map;  /* the zone's mem_map and its first pfn */
+	unsigned long node_start_pfn;
+	uint64_t page_word;        /* flags | refcount 1 << 32 of a page it hands out */
+};
+
+struct pageset {
+	zpa_spinlock_t lock;
+	_Atomic int owner_active;  /* thread pageset: owner inside a section */
+	_Atomic int remote_req;    /* thread pageset: a remote user waits */
+	int cpu;                   /* CPU number, or -1 for a thread pageset */
+	int nid;                   /* node of that CPU (the thread's home node) */
+	bool is_thread;
+	struct zpa_machine *m;
+	struct pageset *next_thread;             /* machine's list of thread pagesets */
+	unsigned long pgfree;                    /* pages freed through this pageset */
+	struct fast_gfp fg;                      /* thread pagesets: last GFP decoded */
+	struct per_cpu_zone z[];                 /* nr_nodes * nr_zone_types */
+};
+
 struct zone {
 	zpa_spinlock_t lock;                 /* protects free_area, counters, pageblock bits */
 
@@ -130,7 +219,7 @@ struct zone {
 	struct pglist_data *zone_pgdat;
 	struct zpa_page *mem_map;            /* == zone_pgdat->node_mem_map */
 	unsigned long node_start_pfn;        /* == zone_pgdat->node_start_pfn */
-	uint8_t *pageblock_flags;            /* 4 bits per pageblock, from zone_start_pfn rounded down */
+	uint8_t *pageblock_flags;            /* migratetype, a byte per pageblock, from zone_start_pfn rounded down */
 
 	unsigned long zone_start_pfn;
 	unsigned long spanned_pages;         /* end - start, holes included */
@@ -142,13 +231,19 @@ struct zone {
 	const char *name;
 	unsigned max_order;                  /* the machine's MAX_ORDER */
 	unsigned pageblock_shift;            /* the machine's pageblock_order */
+	unsigned long pb_base;               /* zone_start_pfn >> pageblock_shift: bitmap origin */
 	unsigned long nr_fallback;           /* __rmqueue_fallback steals (zone lock) */
 
 	struct free_area free_area[ZPA_MAX_ORDER_LIMIT];
 
-	long vm_stat[NR_VM_ZONE_STAT_ITEMS];   /* zone lock */
-	_Atomic long vm_numa_event[NR_VM_NUMA_EVENT_ITEMS];
-	_Atomic unsigned long pgalloc;         /* pages allocated from this zone (pgalloc_<zone>) */
+	long vm_stat[NR_VM_ZONE_STAT_ITEMS];   /* zone lock; per-CPU diffs not folded in */
+	int *cur_stat_diff;                    /* zone lock holder's diff array, or NULL */
+	int cur_stat_threshold;
+	_Atomic long vm_numa_event[NR_VM_NUMA_EVENT_ITEMS]; /* folded from pagesets */
+	_Atomic unsigned long pgalloc;         /* folded pgalloc_<zone> */
+	int gzi;                               /* nid * nr_zone_types + idx */
+	int pageset_high, pageset_batch;       /* current pcp high and batch */
+	int stat_threshold;                    /* calculate_normal_threshold() */
 };
 
 /* One entry of a zonelist: a zone and its index, as Linux's zoneref. */
@@ -174,6 +269,8 @@ typedef struct pglist_data {
 	unsigned long node_present_pages;
 	struct zpa_page *node_mem_map;       /* node_spanned_pages entries */
 	unsigned long totalreserve_pages;
+	int fallback_order[ZPA_MAX_NODES];   /* nodes in zonelist order (boot log's "Fallback order") */
+	unsigned nr_fallback;
 } pg_data_t;
 
 struct zpa_tunables {
@@ -208,6 +305,14 @@ struct zpa_machine {
 	bool has_cma;                         /* any MIGRATE_CMA pageblocks (views print CMA only then) */
 
 	zpa_mutex_t setup_lock;               /* serialises tunable changes */
+	uint64_t uid;                         /* unique id: thread caches match machines by it */
+	_Atomic unsigned fast_gen;            /* invalidates every pageset's fast_gfp */
+	unsigned nr_gzones;                   /* nr_nodes * nr_zone_types */
+	struct pageset **cpu_pagesets;        /* [nr_cpus] */
+	zpa_spinlock_t thread_ps_lock;        /* protects thread_pagesets */
+	struct pageset *thread_pagesets;      /* thread pagesets of this machine */
+	_Atomic unsigned long dead_pgfree;    /* pgfree of thread pagesets gone */
+	_Atomic unsigned long dead_pgalloc[ZPA_MAX_NODES * ZPA_NR_ZONE_TYPES];
 	_Atomic unsigned long vm_events[NR_VM_EVENT_ITEMS];
 	_Atomic unsigned long warn_once;      /* bits of WARN_ON_ONCE sites already hit */
 };

@@ -13,16 +13,24 @@
  *     tool that parses the kernel's files parses zpa's.
  *   - Only state zpa models is printed.  zoneinfo leaves out the
  *     "  per-node stats" block (zpa has no node counters: LRU, slab,
- *     workingset ... are not modelled) and the "  pagesets" block (no per-CPU
- *     lists yet: see zoneinfo_show_pagesets(), the hook for them).
+ *     workingset ... are not modelled).  The "  pagesets" block is not
+ *     printed per CPU as Linux does (count/high/batch and the vmstat
+ *     threshold); per-thread lists of the hosted fast path are not CPUs and
+ *     are not listed (their pages are in zpa_zone_info().pcp).
  *     "node_unreclaimable" is 0: zpa has no reclaim that could give up.
  *   - The per-zone counter lists (zone_stat_item, numa_stat_item) are printed
  *     whole: they are zpa's own counters, even those that stay 0 because the
  *     pages they count (LRU, mlock, zsmalloc) do not exist in zpa.
+ *   - Counter values are read the way Linux reads them: zone counters
+ *     (nr_free_pages ...) are the folded values, which lag behind by the
+ *     per-CPU diffs not yet past their threshold (zone_page_state(); a
+ *     machine created with exact_vmstat has no lag); NUMA events, pgalloc and
+ *     pgfree are summed over every pageset first (Linux folds or sums them
+ *     before printing), so they are exact.
  *   - Migratetype columns are those of the target kernel, Debian's 6.1,
  *     which is built without CONFIG_CMA: Unmovable, Movable, Reclaimable,
  *     HighAtomic, Isolate.  The CMA column appears only on a machine that
- *     has CMA pages (as a CONFIG_CMA kernel would print it).
+ *     has CMA pageblocks (m->has_cma), as a CONFIG_CMA kernel prints it.
  *   - vmstat prints, in Linux's order: the zone counters summed over zones,
  *     the NUMA events summed over zones, pgalloc_<zone> for each zone type
  *     the machine has, then the machine events Linux has (pgfree), and last
@@ -31,7 +39,9 @@
  *
  * Locking: each zone's lock is held while that zone is printed (free lists,
  * counters and pageblock bits are then consistent per zone), as Linux's
- * walk_zones_in_node() does.  Events are atomics and read without locks.
+ * walk_zones_in_node() does.  The pageset sums (zone_stats_snapshot(),
+ * machine_pgfree()) take the pageset locks and then the zone lock, so they
+ * are gathered before the zone lock is taken, never under it.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -128,12 +138,6 @@ static void buf_init(struct zpa_buf *b, char *p, size_t size)
 
 /* ------------------------------------------------------------ helpers */
 
-static unsigned long zone_numa_event_state(const struct zone *z, enum numa_stat_item i)
-{
-	long v = atomic_load_explicit(&z->vm_numa_event[i], memory_order_relaxed);
-	return v < 0 ? 0 : (unsigned long)v;
-}
-
 /* N_MEMORY: the node has at least one populated zone. */
 static bool node_has_memory(const struct zpa_machine *m, const pg_data_t *pgdat)
 {
@@ -143,43 +147,44 @@ static bool node_has_memory(const struct zpa_machine *m, const pg_data_t *pgdat)
 	return false;
 }
 
-/* A CONFIG_CMA kernel's columns: shown only when some zone has CMA pages. */
-static bool machine_has_cma(const struct zpa_machine *m)
-{
-	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
-		const pg_data_t *pgdat = m->nodes[nid];
-		if (!pgdat)
-			continue;
-		for (unsigned zid = 0; zid < m->nr_zone_types; zid++)
-			if (pgdat->node_zones[zid].cma_pages)
-				return true;
-	}
-	return false;
-}
+/*
+ * What a view's per-zone printer gets besides the zone: whether the CMA
+ * migratetype has a column (a CONFIG_CMA kernel's layout, used only when the
+ * machine has CMA pageblocks), and the zone's pageset sums when asked for.
+ */
+struct view_ctx {
+	bool cma;
+	bool want_stats;          /* fill st before each populated zone */
+	struct zone_stats st;
+};
 
-static bool migratetype_shown(int mt, bool cma)
+static bool migratetype_shown(int mt, const struct view_ctx *ctx)
 {
-	return mt != ZPA_MIGRATE_CMA || cma;
+	return mt != ZPA_MIGRATE_CMA || ctx->cma;
 }
 
 /*
- * Call print(b, m, pgdat, zone) for each zone of pgdat in zone-index order,
- * with the zone's lock held; only populated zones when populated_only.
- * Linux's walk_zones_in_node().
+ * Call print() for each zone of pgdat in zone-index order with the zone's
+ * lock held; only populated zones when populated_only.  With
+ * ctx->want_stats, ctx->st holds the zone's pageset sums, gathered just
+ * before the lock is taken (populated zones only).  Linux's
+ * walk_zones_in_node().
  */
 typedef void (*zone_print_fn)(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
-			      struct zone *zone, bool cma);
+			      struct zone *zone, const struct view_ctx *ctx);
 
 static void walk_zones_in_node(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
-			       bool populated_only, bool cma, zone_print_fn print)
+			       bool populated_only, struct view_ctx *ctx, zone_print_fn print)
 {
 	for (unsigned zid = 0; zid < m->nr_zone_types; zid++) {
 		struct zone *zone = &pgdat->node_zones[zid];
 
 		if (populated_only && !populated_zone(zone))
 			continue;
+		if (ctx->want_stats && populated_zone(zone))
+			zone_stats_snapshot(m, zone, &ctx->st);
 		zpa_spin_lock(&zone->lock);
-		print(b, m, pgdat, zone, cma);
+		print(b, m, pgdat, zone, ctx);
 		zpa_spin_unlock(&zone->lock);
 	}
 }
@@ -187,25 +192,25 @@ static void walk_zones_in_node(struct zpa_buf *b, struct zpa_machine *m, pg_data
 /* ------------------------------------------------------------ zoneinfo */
 
 /*
- * Hook for the per-CPU pagesets block of a populated zone.  zpa has no
- * per-CPU page lists yet, so this prints nothing.  When they exist it must
- * print, as Linux 6.1 does: "\n  pagesets", then for each CPU its number,
- * count, high and batch, and the CPU's vm stats threshold (see
- * zoneinfo_show_print() in Linux's mm/vmstat.c for the exact layout).
- * Zone lock held.
+ * The "  pagesets" block of a populated zone: for each CPU its pcp count,
+ * high and batch, and its vm stats threshold.  Zone lock held; the counts
+ * were gathered into ctx before it was taken (lock order pageset -> zone).
  */
-static void zoneinfo_show_pagesets(struct zpa_buf *b, struct zpa_machine *m, struct zone *zone)
+static void zoneinfo_show_pagesets(struct zpa_buf *b, struct zpa_machine *m, struct zone *zone,
+				   const struct view_ctx *ctx)
 {
-	(void)b;
-	(void)m;
-	(void)zone;
+	zpa_bprintf(b, "\n  pagesets");
+	for (unsigned cpu = 0; cpu < m->cfg.nr_cpus; cpu++) {
+		zpa_bprintf(b, "\n    cpu: %u\n              count: %d\n              high:  %d\n              batch: %d",
+			    cpu, ctx->st.cpu_count[cpu], zone->pageset_high, zone->pageset_batch);
+		zpa_bprintf(b, "\n  vm stats threshold: %d", zone->stat_threshold);
+	}
 }
 
 /* One zone of /proc/zoneinfo.  Zone lock held. */
 static void zoneinfo_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
-				struct zone *zone, bool cma)
+				struct zone *zone, const struct view_ctx *ctx)
 {
-	(void)cma;
 	assert_zone_locked(m, zone);
 
 	zpa_bprintf(b, "Node %d, zone %8s", pgdat->node_id, zone->name);
@@ -236,10 +241,9 @@ static void zoneinfo_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_dat
 		zpa_bprintf(b, "\n      %-12s %lu", zone_stat_names[i],
 			    zone_page_state(zone, (enum zone_stat_item)i));
 	for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
-		zpa_bprintf(b, "\n      %-12s %lu", numa_stat_names[i],
-			    zone_numa_event_state(zone, (enum numa_stat_item)i));
+		zpa_bprintf(b, "\n      %-12s %lu", numa_stat_names[i], ctx->st.numa[i]);
 
-	zoneinfo_show_pagesets(b, m, zone);
+	zoneinfo_show_pagesets(b, m, zone, ctx);
 
 	zpa_bprintf(b, "\n  node_unreclaimable:  %u", 0u);
 	zpa_bprintf(b, "\n  start_pfn:           %lu", zone->zone_start_pfn);
@@ -249,18 +253,20 @@ static void zoneinfo_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_dat
 /* /proc/zoneinfo: every zone index of every node, empty zones included. */
 static void show_zoneinfo(struct zpa_buf *b, struct zpa_machine *m)
 {
+	struct view_ctx ctx = { .cma = m->has_cma, .want_stats = true };
+
 	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
 		if (m->nodes[nid])
-			walk_zones_in_node(b, m, m->nodes[nid], false, false, zoneinfo_show_print);
+			walk_zones_in_node(b, m, m->nodes[nid], false, &ctx, zoneinfo_show_print);
 }
 
 /* ----------------------------------------------------------- buddyinfo */
 
 /* One line of /proc/buddyinfo: free blocks per order.  Zone lock held. */
 static void frag_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
-			    struct zone *zone, bool cma)
+			    struct zone *zone, const struct view_ctx *ctx)
 {
-	(void)cma;
+	(void)ctx;
 	assert_zone_locked(m, zone);
 
 	zpa_bprintf(b, "Node %d, zone %8s ", pgdat->node_id, zone->name);
@@ -272,9 +278,11 @@ static void frag_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_data_t 
 /* /proc/buddyinfo: populated zones only. */
 static void show_buddyinfo(struct zpa_buf *b, struct zpa_machine *m)
 {
+	struct view_ctx ctx = { .cma = m->has_cma };
+
 	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
 		if (m->nodes[nid])
-			walk_zones_in_node(b, m, m->nodes[nid], true, false, frag_show_print);
+			walk_zones_in_node(b, m, m->nodes[nid], true, &ctx, frag_show_print);
 }
 
 /* -------------------------------------------------------- pagetypeinfo */
@@ -309,12 +317,12 @@ static unsigned long count_free_list(const struct zone *zone, const struct free_
 
 /* Free blocks per migratetype and order of one zone.  Zone lock held. */
 static void pagetypeinfo_showfree_print(struct zpa_buf *b, struct zpa_machine *m,
-					pg_data_t *pgdat, struct zone *zone, bool cma)
+					pg_data_t *pgdat, struct zone *zone, const struct view_ctx *ctx)
 {
 	assert_zone_locked(m, zone);
 
 	for (int mt = 0; mt < ZPA_MIGRATE_TYPES; mt++) {
-		if (!migratetype_shown(mt, cma))
+		if (!migratetype_shown(mt, ctx))
 			continue;
 		zpa_bprintf(b, "Node %4d, zone %8s, type %12s ", pgdat->node_id, zone->name,
 			    zpa_migratetype_name(mt));
@@ -336,7 +344,8 @@ static void pagetypeinfo_showfree_print(struct zpa_buf *b, struct zpa_machine *m
  * !pfn_valid) and belongs to this zone.  Zone lock held.
  */
 static void pagetypeinfo_showblockcount_print(struct zpa_buf *b, struct zpa_machine *m,
-					      pg_data_t *pgdat, struct zone *zone, bool cma)
+					      pg_data_t *pgdat, struct zone *zone,
+					      const struct view_ctx *ctx)
 {
 	unsigned long count[ZPA_MIGRATE_TYPES] = { 0 };
 	unsigned long end_pfn = zone->zone_start_pfn + zone->spanned_pages;
@@ -345,12 +354,14 @@ static void pagetypeinfo_showblockcount_print(struct zpa_buf *b, struct zpa_mach
 
 	for (unsigned long pfn = zone->zone_start_pfn; pfn < end_pfn;
 	     pfn += m->pageblock_nr_pages) {
-		const struct zpa_page *page = &zone->mem_map[pfn - zone->node_start_pfn];
+		/* An allocated page's flags change without the zone lock; the hole
+		 * and zone bits read here are fixed at setup. */
+		uint32_t flags = READ_ONCE(zone->mem_map[pfn - zone->node_start_pfn].flags);
 		int mt;
 
-		if (page->flags & PG_hole)
+		if (flags & PG_hole)
 			continue;
-		if (page_zidx(page) != (unsigned)zone->idx)
+		if ((flags & PG_ZONE_MASK) >> PG_ZONE_SHIFT != (unsigned)zone->idx)
 			continue;
 		mt = get_pageblock_migratetype(zone, pfn);
 		if (mt >= 0 && mt < ZPA_MIGRATE_TYPES)
@@ -359,7 +370,7 @@ static void pagetypeinfo_showblockcount_print(struct zpa_buf *b, struct zpa_mach
 
 	zpa_bprintf(b, "Node %d, zone %8s ", pgdat->node_id, zone->name);
 	for (int mt = 0; mt < ZPA_MIGRATE_TYPES; mt++)
-		if (migratetype_shown(mt, cma))
+		if (migratetype_shown(mt, ctx))
 			zpa_bprintf(b, "%12lu ", count[mt]);
 	zpa_bprintf(b, "\n");
 }
@@ -371,7 +382,7 @@ static void pagetypeinfo_showblockcount_print(struct zpa_buf *b, struct zpa_mach
  */
 static void show_pagetypeinfo(struct zpa_buf *b, struct zpa_machine *m)
 {
-	bool cma = machine_has_cma(m);
+	struct view_ctx ctx = { .cma = m->has_cma };
 
 	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
 		pg_data_t *pgdat = m->nodes[nid];
@@ -386,14 +397,14 @@ static void show_pagetypeinfo(struct zpa_buf *b, struct zpa_machine *m)
 		for (unsigned order = 0; order < m->max_order; order++)
 			zpa_bprintf(b, "%6u ", order);
 		zpa_bprintf(b, "\n");
-		walk_zones_in_node(b, m, pgdat, true, cma, pagetypeinfo_showfree_print);
+		walk_zones_in_node(b, m, pgdat, true, &ctx, pagetypeinfo_showfree_print);
 
 		zpa_bprintf(b, "\n%-23s", "Number of blocks type ");
 		for (int mt = 0; mt < ZPA_MIGRATE_TYPES; mt++)
-			if (migratetype_shown(mt, cma))
+			if (migratetype_shown(mt, &ctx))
 				zpa_bprintf(b, "%12s ", zpa_migratetype_name(mt));
 		zpa_bprintf(b, "\n");
-		walk_zones_in_node(b, m, pgdat, true, cma, pagetypeinfo_showblockcount_print);
+		walk_zones_in_node(b, m, pgdat, true, &ctx, pagetypeinfo_showblockcount_print);
 	}
 }
 
@@ -409,8 +420,8 @@ struct vmstat_item {
 
 /*
  * Fill items[] (VMSTAT_MAX_ITEMS entries) with every line of the vmstat view,
- * in print order, and return how many.  Takes each zone lock in turn to sum
- * the zone counters.
+ * in print order, and return how many.  Takes the pageset locks and each
+ * zone lock in turn (never two zone locks at once).
  */
 static unsigned vmstat_collect(struct zpa_machine *m, struct vmstat_item *items)
 {
@@ -425,14 +436,18 @@ static unsigned vmstat_collect(struct zpa_machine *m, struct vmstat_item *items)
 			continue;
 		for (unsigned zid = 0; zid < m->nr_zone_types; zid++) {
 			struct zone *zone = &pgdat->node_zones[zid];
+			struct zone_stats st;
 
+			/* Events: exact sums over the pagesets. */
+			zone_stats_snapshot(m, zone, &st);
+			for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+				numa_sum[i] += st.numa[i];
+			pgalloc[zid] += st.pgalloc;
+			/* Zone counters: the folded values, as global_zone_page_state(). */
 			zpa_spin_lock(&zone->lock);
 			for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
-				zone_sum[i] += zone->vm_stat[i];
+				zone_sum[i] += READ_ONCE(zone->vm_stat[i]);
 			zpa_spin_unlock(&zone->lock);
-			for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
-				numa_sum[i] += zone_numa_event_state(zone, (enum numa_stat_item)i);
-			pgalloc[zid] += atomic_load_explicit(&zone->pgalloc, memory_order_relaxed);
 		}
 	}
 
@@ -451,7 +466,8 @@ static unsigned vmstat_collect(struct zpa_machine *m, struct vmstat_item *items)
 				continue;
 			items[n++] = (struct vmstat_item){
 				vm_event_names[i],
-				atomic_load_explicit(&m->vm_events[i], memory_order_relaxed) };
+				i == PGFREE ? machine_pgfree(m)
+					    : atomic_load_explicit(&m->vm_events[i], memory_order_relaxed) };
 		}
 	return n;
 }

@@ -28,7 +28,11 @@
  * Every vm tunable this file owns lives in one table (ZONE_TUNABLES) with its
  * default, range, unit and handler; zpa_sysctl_set() parses strictly, checks
  * every value before storing any, and runs the handler under m->setup_lock
- * and every zone lock (taken in node, then zone index order).
+ * and every zone lock (taken in node, then zone index order).  When the
+ * watermarks or percpu_pagelist_high_fraction changed, the per-CPU lists'
+ * high and batch are recomputed (zone_pcp_update_all) after the zone locks
+ * are dropped, still under m->setup_lock: pageset locks come before zone
+ * locks.
  *
  * Invariants after any recompute, for every zone:
  *   min <= low <= high; watermark_boost == 0;
@@ -256,7 +260,10 @@ void setup_per_zone_lowmem_reserve(struct zpa_machine *m)
 /*
  * setup_per_zone_wmarks(): min/low/high of every zone from min_free_kbytes
  * and watermark_scale_factor (formulas at the top); resets every boost.  Ends
- * with calculate_totalreserve_pages().  Every zone lock held.
+ * with calculate_totalreserve_pages().  Every zone lock held.  The per-CPU
+ * lists derive high from the low watermark: the caller runs
+ * zone_pcp_update_all() once it has dropped the zone locks (Linux's
+ * setup_per_zone_wmarks() does the same after its locked part).
  */
 void setup_per_zone_wmarks(struct zpa_machine *m)
 {
@@ -364,7 +371,8 @@ static void set_recommended_min_free_kbytes(struct zpa_machine *m)
  *      either way the watermarks are computed again.
  * A min_free_kbytes set in the config (user_min_free_kbytes >= 0) acts as a
  * write of the sysctl after boot: it replaces steps 1 and 3's value.
- * Takes m->setup_lock and every zone lock; call with none held.
+ * Finally the per-CPU lists follow the new watermarks (a no-op before
+ * pcp_init()).  Takes m->setup_lock and every zone lock; call with none held.
  */
 void init_per_zone_wmark_min(struct zpa_machine *m)
 {
@@ -394,6 +402,7 @@ void init_per_zone_wmark_min(struct zpa_machine *m)
 	}
 
 	unlock_all_zones(m);
+	zone_pcp_update_all(m); /* nothing to update before pcp_init() */
 	zpa_spin_unlock(&m->setup_lock);
 }
 
@@ -403,8 +412,10 @@ void init_per_zone_wmark_min(struct zpa_machine *m)
 /*
  * A handler runs with m->setup_lock and every zone lock held, after the
  * values passed the table's range check.  It may refuse them (returning a
- * ZPA_E* code before changing anything), else stores them and recomputes.
+ * ZPA_E* code before changing anything), else stores them, recomputes, and
+ * returns 0 or UPDATE_PCP when the per-CPU lists must follow.
  */
+#define UPDATE_PCP 1
 typedef int (*tunable_handler_fn)(struct zpa_machine *m, const long *vals, unsigned n);
 
 static int min_free_kbytes_sysctl_handler(struct zpa_machine *m, const long *vals, unsigned n);
@@ -461,7 +472,7 @@ static int min_free_kbytes_sysctl_handler(struct zpa_machine *m, const long *val
 	m->t.min_free_kbytes = vals[0];
 	m->t.user_min_free_kbytes = vals[0];
 	setup_per_zone_wmarks(m);
-	return 0;
+	return UPDATE_PCP;
 }
 
 static int watermark_scale_factor_sysctl_handler(struct zpa_machine *m, const long *vals, unsigned n)
@@ -469,7 +480,7 @@ static int watermark_scale_factor_sysctl_handler(struct zpa_machine *m, const lo
 	(void)n;
 	m->t.watermark_scale_factor = vals[0];
 	setup_per_zone_wmarks(m);
-	return 0;
+	return UPDATE_PCP;
 }
 
 /* Read when a fallback steals a pageblock; nothing to recompute now. */
@@ -493,15 +504,18 @@ static int lowmem_reserve_ratio_sysctl_handler(struct zpa_machine *m, const long
 	return 0;
 }
 
-/* 0 or at least 8.  Stored only: per-CPU lists read it when they exist. */
+/* 0 or at least 8; per-CPU high becomes managed / fraction (0: from the low
+ * watermark).  An unchanged value leaves the lists alone, as in Linux. */
 static int percpu_pagelist_high_fraction_sysctl_handler(struct zpa_machine *m, const long *vals,
 							 unsigned n)
 {
 	(void)n;
 	if (vals[0] && vals[0] < MIN_PERCPU_PAGELIST_HIGH_FRACTION)
 		return ZPA_ERANGE;
+	if (vals[0] == m->t.percpu_pagelist_high_fraction)
+		return 0;
 	m->t.percpu_pagelist_high_fraction = vals[0];
-	return 0;
+	return UPDATE_PCP;
 }
 
 static const struct zone_tunable *find_tunable(const char *name)
@@ -585,8 +599,10 @@ int zpa_sysctl_set(struct zpa_machine *m, const char *name, const char *value)
 	lock_all_zones(m);
 	err = tn->handler(m, vals, (unsigned)n);
 	unlock_all_zones(m);
+	if (err == UPDATE_PCP)
+		zone_pcp_update_all(m);
 	zpa_spin_unlock(&m->setup_lock);
-	return err;
+	return err < 0 ? err : 0;
 }
 
 /*

@@ -72,6 +72,9 @@ static struct zpa_machine *normal_only_at(unsigned start_mib, unsigned mib)
 	zpa_machine_config_init(&cfg);
 	zpa_config_add_range(&cfg, (uint64_t)start_mib << 20, (uint64_t)(start_mib + mib) << 20, ZPA_RANGE_USABLE, 0);
 	cfg.nr_cpus = 1;
+	/* Exact arithmetic: no per-CPU caching, no counter drift (test_pcp covers those). */
+	cfg.no_pcp = true;
+	cfg.exact_vmstat = true;
 	cfg.dma_limit = 0;
 	cfg.dma32_limit = 0;
 	cfg.min_free_kbytes = 4096; /* 1024 pages */
@@ -205,6 +208,8 @@ static void test_lowmem_protection(void **state)
 	/* DMA 15 MiB, DMA32 up to 64 MiB; no Normal. */
 	zpa_config_add_range(&cfg, 1 << 20, 64 << 20, ZPA_RANGE_USABLE, 0);
 	cfg.nr_cpus = 1;
+	cfg.no_pcp = true;
+	cfg.exact_vmstat = true;
 	assert_int_equal(zpa_machine_create(&cfg, &m), 0);
 	struct zpa_zone_info dma, dma32;
 	assert_int_equal(zpa_zone_info(m, 0, ZPA_ZONE_DMA, &dma), 0);

@@ -6,11 +6,15 @@
  *     has zoneinfo and buddyinfo sections before and after the workload (in
  *     that order, each with the shape of the /proc file), the after views
  *     differ from the before views, the summary says how much the workload
- *     holds (a realistic 50-85% of managed memory) and zpa_check passed.
+ *     holds (a realistic 50-85% of managed memory), which equals what the
+ *     machine counts as allocated, and zpa_check passed.
  *   - `zpa info --snapshot r-n2-4g-2cpu/recomputed zoneinfo` prints, zone by
  *     zone, the spanned, present, managed, min, low and high values of the
  *     real Linux 6.1 zoneinfo of that snapshot (both files parsed), and
- *     nothing but zoneinfo on stdout.
+ *     nothing but zoneinfo on stdout; the same for the other recomputed
+ *     snapshots (one node, tuned watermarks, a Movable zone, CPU-less nodes).
+ *   - A machine file loads (zones from its ranges), takes --set and runs;
+ *     a malformed one exits 1 with the loader's "file:line" message.
  *   - The simulated-PC flags lay out memory as documented: page 0 and the
  *     legacy hole missing, the PCI hole skipped, nodes one after another.
  *   - --set is applied (the CLI's watermarks equal the library's after the
@@ -252,7 +256,7 @@ static void test_default_run(void **state)
 		{ "/proc/buddyinfo (after the workload)", "buddyinfo" },
 	};
 	const char *start[4], *end[4], *e;
-	unsigned long long held, managed;
+	unsigned long long held, managed, allocated;
 	(void)state;
 
 	assert_int_equal(r.status, 0);
@@ -288,6 +292,9 @@ static void test_default_run(void **state)
 	assert_true(sum > start[3]);
 	assert_true(number_after(sum, "\n  managed", &managed));
 	assert_true(number_after(sum, "held by the workload at the end", &held));
+	/* The workload is the machine's only user: what it holds is what is allocated. */
+	assert_true(number_after(sum, "\n  allocated", &allocated));
+	assert_int_equal(allocated, held);
 	assert_true(held > managed / 2);
 	assert_true(held < managed * 85 / 100);
 	assert_non_null(strstr(sum, "Allocation requests by GFP class:"));
@@ -297,17 +304,18 @@ static void test_default_run(void **state)
 	result_free(&r);
 }
 
-static void test_info_snapshot_matches_oracle(void **state)
+/* zpa info --snapshot DIR zoneinfo against DIR/proc/zoneinfo, zone by zone. */
+static void check_snapshot(const char *dir)
 {
-	struct result r = run_zpa("info --snapshot '%s' zoneinfo", SNAPSHOT_DIR);
-	char *real = read_file(SNAPSHOT_DIR "/proc/zoneinfo");
+	struct result r = run_zpa("info --snapshot '%s' zoneinfo", dir);
+	char path[1024], *real;
 	struct zone_vals zr[MAX_ZONES], zz[MAX_ZONES];
 	int nr, nz;
-	(void)state;
 
+	snprintf(path, sizeof(path), "%s/proc/zoneinfo", dir);
+	real = read_file(path);
 	if (r.status != 0)
-		fprintf(stderr, "zpa info stderr:\n%s\n", r.err);
-	assert_int_equal(r.status, 0);
+		fail_msg("zpa info --snapshot %s exited %d:\n%s", dir, r.status, r.err);
 	/* Nothing but zoneinfo on stdout. */
 	assert_int_equal(strncmp(r.out, "Node 0, zone", 12), 0);
 	nr = parse_zoneinfo(real, NULL, zr, MAX_ZONES);
@@ -319,17 +327,105 @@ static void test_info_snapshot_matches_oracle(void **state)
 
 		assert_int_equal(a->seen, 63);
 		if (!b)
-			fail_msg("zpa has no zone %s on node %d", a->name, a->nid);
+			fail_msg("%s: zpa has no zone %s on node %d", dir, a->name, a->nid);
 		assert_int_equal(b->seen, 63);
 		if (a->spanned != b->spanned || a->present != b->present || a->managed != b->managed ||
 		    a->min != b->min || a->low != b->low || a->high != b->high)
-			fail_msg("node %d zone %s: real spanned %llu present %llu managed %llu "
-				 "min %llu low %llu high %llu; zpa %llu %llu %llu %llu %llu %llu",
+			fail_msg("%s: node %d zone %s: real spanned %llu present %llu managed %llu "
+				 "min %llu low %llu high %llu; zpa %llu %llu %llu %llu %llu %llu", dir,
 				 a->nid, a->name, a->spanned, a->present, a->managed, a->min, a->low,
 				 a->high, b->spanned, b->present, b->managed, b->min, b->low, b->high);
 	}
 	free(real);
 	result_free(&r);
+}
+
+static void test_info_snapshot_matches_oracle(void **state)
+{
+	(void)state;
+	check_snapshot(SNAPSHOT_DIR);
+}
+
+/* The other recomputed snapshots: one node, tuned watermarks, Movable, CPU-less nodes. */
+static void test_info_other_snapshots(void **state)
+{
+	const char *names[] = { "r-n1-2g-2cpu", "r-n1-2g-2cpu-wsf", "r-n2-4g-2cpu-movable",
+				"r-n4-8g-2cpu-cpuless" };
+	char dir[512];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s/%s/recomputed", ZPA_ORACLE_DIR, names[i]);
+		check_snapshot(dir);
+	}
+}
+
+/* Write text to a fresh temporary file; returns its path (static buffer). */
+static const char *temp_file(const char *text)
+{
+	static char path[64];
+	FILE *f;
+	int fd;
+
+	strcpy(path, "/tmp/zpa-cli-machine-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void test_machine_file(void **state)
+{
+	char path[64];
+	struct zone_vals z[MAX_ZONES];
+	const struct zone_vals *dma, *dma32;
+	struct result r;
+	int n;
+	(void)state;
+
+	/* RAM from 1 MiB to 1 GiB on one node. */
+	strcpy(path, temp_file("# one node\nnodes 1\nram 0x100000-0x3fffffff node 0\nnode 0 cpus 0-1\n"));
+	r = run_zpa("info --machine '%s' zoneinfo", path);
+	assert_int_equal(r.status, 0);
+	n = parse_zoneinfo(r.out, NULL, z, MAX_ZONES);
+	dma = find_zone(z, n, 0, "DMA");
+	dma32 = find_zone(z, n, 0, "DMA32");
+	assert_non_null(dma);
+	assert_non_null(dma32);
+	assert_int_equal(dma->present, ((16ULL << 20) - (1ULL << 20)) / 4096);
+	assert_int_equal(dma32->present, ((1ULL << 30) - (16ULL << 20)) / 4096);
+	result_free(&r);
+
+	/* --set works on top of a machine file, and so does run. */
+	r = run_zpa("info --machine '%s' --set min_free_kbytes=8192 zoneinfo", path);
+	assert_int_equal(r.status, 0);
+	n = parse_zoneinfo(r.out, NULL, z, MAX_ZONES);
+	assert_true(n >= 2);
+	/* min watermarks share min_free_kbytes (in pages) by managed pages. */
+	unsigned long long min_sum = 0;
+	for (int i = 0; i < n; i++)
+		min_sum += z[i].min;
+	assert_true(min_sum <= 8192 / 4 && min_sum + (unsigned)n >= 8192 / 4);
+	result_free(&r);
+	r = run_zpa("run --machine '%s' --ops 20000", path);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\nzpa_check: ok\n"));
+	result_free(&r);
+	unlink(path);
+
+	/* A malformed file: exit 1 with the loader's "file:line: reason". */
+	strcpy(path, temp_file("nodes 1\nfrobnicate 3\n"));
+	r = run_zpa("info --machine '%s'", path);
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.out, "");
+	char where[128];
+	snprintf(where, sizeof(where), "%s:2", path);
+	assert_non_null(strstr(r.err, where));
+	result_free(&r);
+	unlink(path);
 }
 
 static void test_pc_layout(void **state)
@@ -555,6 +651,11 @@ static void test_run_deterministic(void **state)
 	assert_string_not_equal(a.out, c.out);
 	assert_true(number_after(a.out, "\"ops\":", &ops));
 	assert_int_equal(ops, 30000);
+	unsigned long long managed, free_pages, held;
+	assert_true(number_after(a.out, "\"managed_pages\":", &managed));
+	assert_true(number_after(a.out, "\"free_pages\":", &free_pages));
+	assert_true(number_after(a.out, "\"held_pages\":", &held));
+	assert_int_equal(managed - free_pages, held);
 	assert_non_null(strstr(a.out, "\"check\": \"ok\""));
 	result_free(&a), result_free(&b), result_free(&c);
 }
@@ -581,6 +682,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_run),
 		cmocka_unit_test(test_info_snapshot_matches_oracle),
+		cmocka_unit_test(test_info_other_snapshots),
+		cmocka_unit_test(test_machine_file),
 		cmocka_unit_test(test_pc_layout),
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_help),

@@ -148,6 +148,8 @@ static void test_random_ops(void **state)
 	}
 	assert_int_equal(zpa_total_free(m), managed);
 	zt_assert_clean(m);
+	zpa_drain_all_pages(m);
+	zt_assert_clean(m);
 	/* Fully merged again: the free block counts per order equal boot's. */
 	for (int n = 0; n < 2; n++)
 		for (int t = 0; t < ZPA_NR_ZONE_TYPES; t++) {

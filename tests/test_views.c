@@ -7,7 +7,8 @@
  *     text is a prefix of the full one; unknown views give ZPA_ENOENT.
  *   - The numbers in the views are the allocator's: buddyinfo equals
  *     zpa_zone_info()'s nr_free[], pagetypeinfo's per-type counts add up to
- *     buddyinfo's, and zoneinfo's fields equal zpa_zone_info()'s.
+ *     buddyinfo's, and zoneinfo's fields equal zpa_zone_info()'s; zones with
+ *     no present page and nodes with no memory get Linux's treatment.
  *   - The layout is Linux 6.1's: the real files a 6.1 kernel printed
  *     (oracle data, r-n2-4g-2cpu/recomputed) and zpa's are parsed, and zone
  *     by zone the sequences of line keys and the columns where the values
@@ -17,7 +18,8 @@
  *     built from that snapshot (zpa_config_from_snapshot), and also from
  *     zpa_machine_config_default(), whose zones have the same shape.
  *   - vmstat: allocations move pgalloc_<zone>, nr_free_pages and pgfree by
- *     exactly the pages allocated and freed; every printed line reads back
+ *     exactly the pages allocated and freed (nr_free_pages excludes pages on
+ *     per-CPU lists, as Linux's does); every printed line reads back
  *     through zpa_vmstat(); Linux's names come in Linux's order.
  * Every test ends with zpa_check().
  *
@@ -25,6 +27,8 @@
  */
 #include <ctype.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,6 +60,8 @@ static struct zpa_machine *machine_default(void)
 	assert_non_null(cfg);
 	zpa_machine_config_default(cfg);
 	cfg->log = quiet_log;
+	/* Zone counters without per-CPU lag, so they equal zpa_zone_info()'s. */
+	cfg->exact_vmstat = true;
 	assert_int_equal(zpa_machine_create(cfg, &m), 0);
 	free(cfg);
 	assert_non_null(m);
@@ -178,6 +184,7 @@ static bool parse_node_zone(const char *line, int *nid, char *name)
 }
 
 static uint64_t row_sum(const char *row);
+static size_t row_key_len(const char *row);
 
 /* ----------------------------------------------------- zoneinfo parsing */
 
@@ -527,9 +534,10 @@ static void check_zoneinfo_against_zone_info(struct zpa_machine *m)
 		}
 		assert_int_equal(zone_value(&z[i], "  pages free"), zi.free);
 		assert_int_equal(zone_value(&z[i], "        boost"), zi.boost);
-		assert_int_equal(zone_value(&z[i], "        min"), zi.min);
-		assert_int_equal(zone_value(&z[i], "        low"), zi.low);
-		assert_int_equal(zone_value(&z[i], "        high"), zi.high);
+		/* zoneinfo's watermarks include the boost (Linux's *_wmark_pages()). */
+		assert_int_equal(zone_value(&z[i], "        min"), zi.min + zi.boost);
+		assert_int_equal(zone_value(&z[i], "        low"), zi.low + zi.boost);
+		assert_int_equal(zone_value(&z[i], "        high"), zi.high + zi.boost);
 		assert_int_equal(zone_value(&z[i], "        spanned"), zi.spanned);
 		assert_int_equal(zone_value(&z[i], "        present"), zi.present);
 		assert_int_equal(zone_value(&z[i], "        managed"), zi.managed);
@@ -567,6 +575,69 @@ static void test_views_match_allocator(void **state)
 	check_buddyinfo_against_zone_info(m);
 	check_pagetypeinfo_sums(m);
 	check_zoneinfo_against_zone_info(m);
+	check_machine(m);
+	zpa_machine_destroy(m);
+}
+
+/*
+ * A sparse machine: node 0 has RAM at 1-16 MiB and 4-4.25 GiB, so its DMA32
+ * zone spans 3 GiB but has no page present; node 1 has no memory at all (it
+ * is online for its CPU).  Linux decides "populated" by present pages:
+ * zoneinfo gives DMA32 and every zone of node 1 the short form, buddyinfo and
+ * pagetypeinfo leave them out, and pagetypeinfo has no section for node 1.
+ */
+static void test_sparse_machine(void **state)
+{
+	const uint64_t M = 1ull << 20, G = 1ull << 30;
+	struct zpa_machine_config *cfg = calloc(1, sizeof(*cfg));
+	struct zpa_machine *m = NULL;
+	struct zpa_zone_info zi;
+	struct zinfo *z = calloc(MAX_ZONES, sizeof(*z));
+	char *text;
+	int nz, sections = 0;
+
+	(void)state;
+	assert_non_null(cfg);
+	zpa_machine_config_init(cfg);
+	cfg->log = quiet_log;
+	assert_int_equal(zpa_config_add_range(cfg, 1 * M, 16 * M, ZPA_RANGE_USABLE, 0), 0);
+	assert_int_equal(zpa_config_add_range(cfg, 4 * G, 4 * G + 256 * M, ZPA_RANGE_USABLE, 0), 0);
+	cfg->nr_nodes = 2;
+	cfg->nr_cpus = 2;
+	cfg->cpu_node[0] = 0;
+	cfg->cpu_node[1] = 1;
+	cfg->exact_vmstat = true;
+	assert_int_equal(zpa_machine_create(cfg, &m), 0);
+	free(cfg);
+	assert_int_equal(zpa_nr_nodes(m), 2);
+
+	assert_int_equal(zpa_zone_info(m, 0, ZPA_ZONE_DMA32, &zi), 0);
+	assert_true(zi.spanned > 0);
+	assert_int_equal(zi.present, 0);
+
+	text = show(m, "zoneinfo");
+	nz = parse_zoneinfo(text, z);
+	assert_true(nz >= 6);
+	for (int i = 0; i < nz; i++) {
+		bool want = z[i].nid == 0 && (strcmp(z[i].name, "DMA") == 0 ||
+					      strcmp(z[i].name, "Normal") == 0);
+		assert_int_equal(z[i].populated, want);
+		if (!want) /* the short form ends with the protection line */
+			assert_string_equal(z[i].kv[z[i].n - 1].key, "        protection:");
+	}
+	free(text);
+	free(z);
+
+	check_buddyinfo_against_zone_info(m);
+	check_pagetypeinfo_sums(m);
+	check_zoneinfo_against_zone_info(m);
+	text = show(m, "pagetypeinfo");
+	for (const char *p = text; (p = strstr(p, "Page block order:")) != NULL; p++)
+		sections++;
+	assert_int_equal(sections, 1);
+	assert_null(strstr(text, "Node 1,"));
+	assert_null(strstr(text, "Node    1,"));
+	free(text);
 	check_machine(m);
 	zpa_machine_destroy(m);
 }
@@ -859,16 +930,21 @@ static const char *pgalloc_name(int zone_type)
 	return names[zone_type];
 }
 
-static uint64_t zones_free(struct zpa_machine *m)
+/* Sum of zpa_zone_info()'s free (buddy lists) and, if pcp, of its pcp pages. */
+static uint64_t zones_free(struct zpa_machine *m, uint64_t *pcp)
 {
-	uint64_t sum = 0;
+	uint64_t sum = 0, on_pcp = 0;
 
 	for (unsigned nid = 0; nid < zpa_nr_nodes(m); nid++)
 		for (int t = 0; t < ZPA_NR_ZONE_TYPES; t++) {
 			struct zpa_zone_info zi;
-			if (zpa_zone_info(m, (int)nid, t, &zi) == 0)
+			if (zpa_zone_info(m, (int)nid, t, &zi) == 0) {
 				sum += zi.free;
+				on_pcp += zi.pcp;
+			}
 		}
+	if (pcp)
+		*pcp = on_pcp;
 	return sum;
 }
 
@@ -883,7 +959,7 @@ static void test_vmstat_counts_allocations(void **state)
 	};
 	enum { N = sizeof(reqs) / sizeof(reqs[0]) };
 	uint64_t pgalloc0[ZPA_NR_ZONE_TYPES], expect[ZPA_NR_ZONE_TYPES] = { 0 };
-	uint64_t free0, pgfree0, total = 0;
+	uint64_t free0, pgfree0, pcp0, pcp1, total = 0;
 	zpa_pfn_t pfn[N];
 	bool ok;
 
@@ -892,8 +968,8 @@ static void test_vmstat_counts_allocations(void **state)
 		pgalloc0[t] = zpa_vmstat(m, pgalloc_name(t), &ok);
 	free0 = vmstat(m, "nr_free_pages");
 	pgfree0 = vmstat(m, "pgfree");
-	assert_int_equal(free0, zones_free(m));
-	assert_int_equal(free0, zpa_total_free(m));
+	assert_int_equal(free0, zones_free(m, &pcp0));
+	assert_int_equal(free0 + pcp0, zpa_total_free(m));
 
 	for (int i = 0; i < N; i++) {
 		struct zpa_page_info pi;
@@ -915,7 +991,7 @@ static void test_vmstat_counts_allocations(void **state)
 		assert_int_equal(v - pgalloc0[t], expect[t]);
 	}
 	assert_int_equal(vmstat(m, "nr_free_pages"), free0 - total);
-	assert_int_equal(vmstat(m, "nr_free_pages"), zones_free(m));
+	assert_int_equal(vmstat(m, "nr_free_pages"), zones_free(m, NULL));
 	assert_int_equal(vmstat(m, "pgfree"), pgfree0);
 
 	for (int i = 0; i < N; i++)
@@ -926,6 +1002,37 @@ static void test_vmstat_counts_allocations(void **state)
 		uint64_t v = zpa_vmstat(m, pgalloc_name(t), &ok);
 		if (ok)
 			assert_int_equal(v - pgalloc0[t], expect[t]);
+	}
+
+	/*
+	 * Order-0 pages come through the per-CPU lists, which refill in batches:
+	 * pgalloc still counts exactly the pages handed out, and nr_free_pages
+	 * (buddy lists only, like Linux's) plus the pages parked on per-CPU
+	 * lists drops by exactly that many.
+	 */
+	{
+		zpa_pfn_t small[10];
+		uint64_t base[ZPA_NR_ZONE_TYPES], got[ZPA_NR_ZONE_TYPES] = { 0 };
+		uint64_t free_before = vmstat(m, "nr_free_pages");
+
+		zones_free(m, &pcp0);
+		for (int t = 0; t < ZPA_NR_ZONE_TYPES; t++)
+			base[t] = zpa_vmstat(m, pgalloc_name(t), &ok);
+		for (int i = 0; i < 10; i++) {
+			struct zpa_page_info pi;
+
+			small[i] = zpa_alloc_pages_node(m, i % 2, ZPA_GFP_KERNEL, 0);
+			assert_true(small[i] != ZPA_PFN_NONE);
+			assert_int_equal(zpa_page_info(m, small[i], &pi), 0);
+			got[pi.zone_type]++;
+		}
+		for (int t = 0; t < ZPA_NR_ZONE_TYPES; t++)
+			assert_int_equal(zpa_vmstat(m, pgalloc_name(t), &ok) - base[t], got[t]);
+		assert_int_equal(vmstat(m, "nr_free_pages"), zones_free(m, &pcp1));
+		assert_int_equal(free_before + pcp0 - (vmstat(m, "nr_free_pages") + pcp1), 10);
+		for (int i = 0; i < 10; i++)
+			assert_int_equal(zpa_free_pages(m, small[i], 0), 0);
+		assert_int_equal(vmstat(m, "pgfree") - pgfree0, total + 10);
 	}
 
 	assert_int_equal(zpa_vmstat(m, "no_such_counter", &ok), 0);
@@ -1009,15 +1116,94 @@ static void test_vmstat_view(void **state)
 	zpa_machine_destroy(m);
 }
 
+/*
+ * Views while other threads allocate and free: each view takes zone locks
+ * and pageset sums in turn, so it must neither deadlock with the allocation
+ * paths (lock order pageset -> zone) nor print a torn line.  Every buddyinfo
+ * line printed under load still has all its columns.
+ */
+struct churner {
+	struct zpa_machine *m;
+	int nid;
+	_Atomic int *stop;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churner *c = arg;
+	zpa_pfn_t held[16];
+	unsigned n = 0;
+
+	while (!atomic_load(c->stop)) {
+		unsigned order = (n % 3 == 0) ? 4 : 0;
+		zpa_pfn_t pfn = zpa_alloc_pages_node(c->m, c->nid, ZPA_GFP_KERNEL, order);
+		if (pfn != ZPA_PFN_NONE)
+			zpa_free_pages(c->m, pfn, order);
+		held[n % 16] = zpa_alloc_pages_node(c->m, c->nid, ZPA_GFP_KERNEL, 0);
+		if (n % 16 == 15)
+			for (int i = 0; i < 16; i++)
+				if (held[i] != ZPA_PFN_NONE)
+					zpa_free_pages(c->m, held[i], 0);
+		n++;
+	}
+	if (n % 16)
+		for (unsigned i = 0; i < n % 16; i++)
+			if (held[i] != ZPA_PFN_NONE)
+				zpa_free_pages(c->m, held[i], 0);
+	return NULL;
+}
+
+static void test_views_under_load(void **state)
+{
+	static const char *const views[] = { "zoneinfo", "buddyinfo", "pagetypeinfo", "vmstat" };
+	struct zpa_machine *m = machine_default();
+	_Atomic int stop = 0;
+	struct churner c[2] = { { m, 0, &stop }, { m, 1, &stop } };
+	pthread_t th[2];
+	unsigned max_order = zpa_max_order(m);
+
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, churn_thread, &c[i]), 0);
+	for (int round = 0; round < 40; round++) {
+		/* One call into a roomy buffer: the text changes between calls. */
+		size_t size = 1 << 20;
+		char *text = malloc(size);
+		long n;
+
+		assert_non_null(text);
+		n = zpa_show(m, views[round % 4], text, size);
+		assert_true(n > 0 && (size_t)n < size);
+		assert_int_equal(strlen(text), (size_t)n);
+		if (round % 4 == 1) {
+			struct lines *L = split_lines(text);
+			for (int i = 0; i < L->n; i++) {
+				int ends[64];
+				size_t k = row_key_len(L->v[i]);
+				assert_int_equal(token_ends(L->v[i], (int)k, ends, 64), (int)max_order);
+			}
+			free(L);
+		}
+		free(text);
+	}
+	atomic_store(&stop, 1);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	check_machine(m);
+	zpa_machine_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_show_length_semantics),
 		cmocka_unit_test(test_views_match_allocator),
+		cmocka_unit_test(test_sparse_machine),
 		cmocka_unit_test(test_layout_default_machine),
 		cmocka_unit_test(test_layout_snapshot_machine),
 		cmocka_unit_test(test_vmstat_counts_allocations),
 		cmocka_unit_test(test_vmstat_view),
+		cmocka_unit_test(test_views_under_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

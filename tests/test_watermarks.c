@@ -371,7 +371,47 @@ static void test_highmem_and_movable_from_highmem(void **state)
 	expect_protection(m, 0, ZPA_ZONE_HIGHMEM, none);
 	expect_protection(m, 0, ZPA_ZONE_MOVABLE, none);
 	assert_int_equal(m->totalreserve_pages, 35581);
+	/* Above high in DMA and Normal only: (3840 - 282) + (225280 - 16611). */
+	assert_int_equal(nr_free_buffer_pages(m), 3558 + 208669);
 	expect_sysctl(m, "lowmem_reserve_ratio", "256\t32\t0\t0\n");
+	audit_and_destroy(m);
+}
+
+/*
+ * A small HighMem zone: RAM [0, 960 MiB), first 1 MiB reserved, no DMA32,
+ * lowmem ends at 896 MiB.  DMA 3840, Normal 225280, HighMem 16384, Movable
+ * empty.  lowmem and GFP_USER zones are as in the test above, so
+ * min_free_kbytes is again 45056 and DMA/Normal get 188/235/282 and
+ * 11075/13843/16611.  HighMem: min = clamp(16384/1024 = 16, 32, 128) = 32;
+ * share 11264*16384/229120 = 805, gap max(201, 16) -> 32/233/434.
+ * Protection: DMA (0, 880, 241664/256 = 944, 944); Normal (0, 0,
+ * 16384/32 = 512, 512); HighMem's ratio is 0.
+ * The empty Movable zone is highmem too (carved from HighMem), so Linux
+ * gives it min = clamp(0, 32, 128) = 32 and gaps of 0: 32/32/32; its
+ * reserve is capped at its 0 managed pages.
+ * Reserve: min(3840, 944 + 282) = 1226, 512 + 16611 = 17123, 434; 18783.
+ */
+static void test_highmem_min_floor(void **state)
+{
+	(void)state;
+	struct zpa_machine_config *cfg = new_config();
+	add(cfg, 0, 960 * MiB, ZPA_RANGE_USABLE, 0);
+	add(cfg, 0, 1 * MiB, ZPA_RANGE_RESERVED, 0);
+	cfg->dma32_limit = 0;
+	cfg->highmem_start = 896 * MiB;
+	cfg->zone_device = false;
+	struct zpa_machine *m = create(cfg);
+
+	assert_int_equal(m->nr_zone_types, 4); /* DMA, Normal, HighMem, Movable (empty) */
+	assert_int_equal(m->t.min_free_kbytes, 45056);
+	expect_zone(m, 0, ZPA_ZONE_DMA, 3840, 188, 235, 282);
+	expect_zone(m, 0, ZPA_ZONE_NORMAL, 225280, 11075, 13843, 16611);
+	expect_zone(m, 0, ZPA_ZONE_HIGHMEM, 16384, 32, 233, 434);
+	expect_zone(m, 0, ZPA_ZONE_MOVABLE, 0, 32, 32, 32);
+	expect_protection(m, 0, ZPA_ZONE_DMA, (const long[]){ 0, 880, 944, 944 });
+	expect_protection(m, 0, ZPA_ZONE_NORMAL, (const long[]){ 0, 0, 512, 512 });
+	expect_protection(m, 0, ZPA_ZONE_HIGHMEM, (const long[]){ 0, 0, 0, 0 });
+	assert_int_equal(m->totalreserve_pages, 18783);
 	audit_and_destroy(m);
 }
 
@@ -409,6 +449,8 @@ static void test_movable_is_lowmem_without_highmem(void **state)
 	expect_protection(m, 0, ZPA_ZONE_DMA32, dma32_prot);
 	expect_protection(m, 0, ZPA_ZONE_NORMAL, none);
 	assert_int_equal(m->totalreserve_pages, 19437);
+	/* Movable is lowmem but beyond GFP_USER: (3840 - 122) + (389120 - 12546). */
+	assert_int_equal(nr_free_buffer_pages(m), 3718 + 376574);
 	audit_and_destroy(m);
 }
 
@@ -531,12 +573,41 @@ static void test_sysctl_lowmem_reserve_ratio(void **state)
 	audit_and_destroy(m);
 }
 
+/*
+ * The per-CPU lists follow every watermark change.  With one CPU on the node
+ * and percpu_pagelist_high_fraction 0, Linux's pcp high is the zone's low
+ * watermark (split over 1 CPU); with a fraction f it is managed / f.
+ * DMA32 of the 2 GiB machine: low 13971; min_free_kbytes=131072 -> 40643;
+ * watermark_scale_factor=250 -> 44879; lowmem_reserve_ratio leaves it;
+ * fraction 8 -> 494581 / 8 = 61822; fraction 0 -> the low watermark again.
+ */
+static void test_watermark_changes_reach_pcp(void **state)
+{
+	(void)state;
+	struct zpa_machine *m = create(config_2g());
+	struct zone *dma32 = zone_of(m, 0, ZPA_ZONE_DMA32);
+
+	assert_int_equal(dma32->pageset_high, 13971);
+	assert_int_equal(zpa_sysctl_set(m, "min_free_kbytes", "131072"), 0);
+	assert_int_equal(dma32->pageset_high, 40643);
+	assert_int_equal(zpa_sysctl_set(m, "watermark_scale_factor", "250"), 0);
+	assert_int_equal(dma32->pageset_high, 44879);
+	assert_int_equal(zpa_sysctl_set(m, "lowmem_reserve_ratio", "1 1"), 0);
+	assert_int_equal(dma32->pageset_high, 44879);
+	assert_int_equal(zpa_sysctl_set(m, "percpu_pagelist_high_fraction", "8"), 0);
+	assert_int_equal(dma32->pageset_high, 61822);
+	assert_int_equal(zpa_sysctl_set(m, "percpu_pagelist_high_fraction", "0"), 0);
+	assert_int_equal(dma32->pageset_high, 44879);
+	audit_and_destroy(m);
+}
+
 /* Everything a failed write must leave alone. */
 struct snapshot {
 	struct zpa_tunables t;
 	unsigned long totalreserve, node_reserve;
 	unsigned long wmark[ZPA_NR_ZONE_TYPES][NR_WMARK], boost[ZPA_NR_ZONE_TYPES];
 	long prot[ZPA_NR_ZONE_TYPES][ZPA_NR_ZONE_TYPES];
+	int pcp_high[ZPA_NR_ZONE_TYPES], pcp_batch[ZPA_NR_ZONE_TYPES];
 };
 
 static void take_snapshot(struct zpa_machine *m, struct snapshot *s)
@@ -550,6 +621,8 @@ static void take_snapshot(struct zpa_machine *m, struct snapshot *s)
 		memcpy(s->wmark[zi], z->_watermark, sizeof(s->wmark[zi]));
 		s->boost[zi] = z->watermark_boost;
 		memcpy(s->prot[zi], z->lowmem_reserve, sizeof(s->prot[zi]));
+		s->pcp_high[zi] = z->pageset_high;
+		s->pcp_batch[zi] = z->pageset_batch;
 	}
 }
 
@@ -746,10 +819,12 @@ int main(void)
 		cmocka_unit_test(test_boot_square_root_clamps),
 		cmocka_unit_test(test_boot_user_min_free_kbytes),
 		cmocka_unit_test(test_highmem_and_movable_from_highmem),
+		cmocka_unit_test(test_highmem_min_floor),
 		cmocka_unit_test(test_movable_is_lowmem_without_highmem),
 		cmocka_unit_test(test_two_nodes),
 		cmocka_unit_test(test_sysctl_writes_recompute),
 		cmocka_unit_test(test_sysctl_lowmem_reserve_ratio),
+		cmocka_unit_test(test_watermark_changes_reach_pcp),
 		cmocka_unit_test(test_sysctl_bad_values_change_nothing),
 		cmocka_unit_test(test_sysctl_round_trip_and_get),
 		cmocka_unit_test(test_sysctl_concurrent_writers),

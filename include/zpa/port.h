@@ -51,6 +51,12 @@ static inline void zpa_spin_lock(zpa_spinlock_t *l)
 	}
 }
 
+static inline int zpa_spin_trylock(zpa_spinlock_t *l)
+{
+	return !atomic_load_explicit(&l->locked, memory_order_relaxed) &&
+	       !atomic_exchange_explicit(&l->locked, 1, memory_order_acquire);
+}
+
 static inline void zpa_spin_unlock(zpa_spinlock_t *l)
 {
 	atomic_store_explicit(&l->locked, 0, memory_order_release);
@@ -74,6 +80,27 @@ void zpa_port_free(void *p);
 void zpa_port_log(int level, const char *msg);
 /* Stop everything (hosted: abort()).  Only called in debug_panic mode. */
 void zpa_port_panic(const char *msg);
+
+/*
+ * Asymmetric barrier for thread-local page lists: after it returns, every
+ * other thread of the process has executed a full memory barrier (hosted:
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)).  Returns 0 when available;
+ * nonzero means thread lists must be locked with their spinlock instead.
+ * zpa_port_membarrier_init() is called once per machine before use.
+ */
+int zpa_port_membarrier_init(void);
+int zpa_port_membarrier(void);
+
+/*
+ * Thread exit hook: run fn(arg) when the calling thread exits (hosted: a
+ * pthread key destructor).  One registration per thread is enough; zpa uses
+ * it to return a thread's page lists.  Returns 0 or -1.
+ */
+int zpa_port_thread_exit_hook(void (*fn)(void *), void *arg);
+
+/* A process-wide lock for the registry of live machines (thread lists use it). */
+void zpa_port_registry_lock(void);
+void zpa_port_registry_unlock(void);
 
 #ifdef __cplusplus
 }
