@@ -214,6 +214,63 @@ void zpa_task_flags_restore(struct zpa_task *t, unsigned saved, unsigned flags);
 /* A set of nodes. */
 typedef struct { uint64_t bits[(ZPA_MAX_NODES + 63) / 64]; } zpa_nodemask_t;
 
+/* Node mask helpers. */
+static inline void zpa_nodemask_clear(zpa_nodemask_t *m)
+{
+	for (unsigned i = 0; i < sizeof m->bits / sizeof m->bits[0]; i++)
+		m->bits[i] = 0;
+}
+static inline void zpa_nodemask_set(zpa_nodemask_t *m, int nid) { m->bits[nid >> 6] |= 1ull << (nid & 63); }
+static inline bool zpa_nodemask_test(const zpa_nodemask_t *m, int nid) { return (m->bits[nid >> 6] >> (nid & 63)) & 1; }
+
+/* ----- memory policies (Linux's mempolicy: set_mempolicy(2), mbind(2)) ----- */
+
+enum zpa_mpol_mode {
+	ZPA_MPOL_DEFAULT,
+	ZPA_MPOL_PREFERRED,
+	ZPA_MPOL_BIND,
+	ZPA_MPOL_INTERLEAVE,
+	ZPA_MPOL_LOCAL,
+	ZPA_MPOL_PREFERRED_MANY,
+	ZPA_MPOL_MAX
+};
+#define ZPA_MPOL_F_STATIC_NODES   (1 << 15)
+#define ZPA_MPOL_F_RELATIVE_NODES (1 << 14)
+
+/*
+ * A memory policy object, as a VMA carries one (mbind): create it with
+ * zpa_mpol_new() and pass it per allocation to zpa_alloc_pages_mpol().
+ * mode may carry ZPA_MPOL_F_* flags.  Validation is Linux's: ZPA_EINVAL for
+ * an unknown mode or flag, both node flags, an empty mask where one is
+ * needed, a mask given to DEFAULT/LOCAL, or nodes without memory.
+ */
+struct zpa_mempolicy;
+int zpa_mpol_new(struct zpa_machine *m, int mode, const zpa_nodemask_t *nodes, struct zpa_mempolicy **out);
+void zpa_mpol_free(struct zpa_mempolicy *pol);
+
+/*
+ * set_mempolicy()/get_mempolicy() for a task (NULL: the calling thread's).
+ * get returns the mode with its flags and the policy's node mask (as given
+ * for STATIC/RELATIVE policies).  The task keeps its own copy.
+ */
+int zpa_set_mempolicy(struct zpa_machine *m, struct zpa_task *task, int mode, const zpa_nodemask_t *nodes);
+int zpa_get_mempolicy(struct zpa_machine *m, struct zpa_task *task, int *mode, zpa_nodemask_t *nodes);
+
+/* alloc_pages_vma()-like: allocate under an explicit policy (NULL: the task's). */
+zpa_pfn_t zpa_alloc_pages_mpol(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp, unsigned order,
+			       const struct zpa_mempolicy *pol);
+
+/*
+ * cpusets: the nodes a task may allocate from (default: all), with Linux's
+ * __GFP_HARDWALL semantics (a request without it may also use `softwall`,
+ * the nodes of the nearest hardwalled ancestor cpuset; default all).  A
+ * change rebinds the task's policy (STATIC/RELATIVE rules) and bumps the
+ * task's mems_allowed sequence count, so allocations in flight retry.
+ */
+int zpa_task_set_mems_allowed(struct zpa_machine *m, struct zpa_task *task, const zpa_nodemask_t *mems,
+			      const zpa_nodemask_t *softwall);
+void zpa_task_get_mems_allowed(const struct zpa_task *task, zpa_nodemask_t *mems);
+
 /* ----- allocation and free ----- */
 
 /*
@@ -228,7 +285,7 @@ typedef struct { uint64_t bits[(ZPA_MAX_NODES + 63) / 64]; } zpa_nodemask_t;
  */
 zpa_pfn_t zpa__alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp,
 			   unsigned order, int preferred_nid, const zpa_nodemask_t *nodemask);
-/* alloc_pages(): policy-driven (the current task, its node). */
+/* alloc_pages(): policy-driven (the current task's memory policy and node). */
 zpa_pfn_t zpa_alloc_pages(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order);
 /* alloc_pages_node(): prefer node nid (-1: the current node). */
 zpa_pfn_t zpa_alloc_pages_node(struct zpa_machine *m, int nid, zpa_gfp_t gfp, unsigned order);

@@ -811,17 +811,6 @@ int zpa_free_pages(struct zpa_machine *m, zpa_pfn_t pfn, unsigned order)
 	return zpa__free_pages(m, NULL, pfn, order);
 }
 
-int zpa_free_pages_bulk(struct zpa_machine *m, const zpa_pfn_t *pfns, unsigned long n)
-{
-	int first = 0;
-	for (unsigned long i = 0; i < n; i++) {
-		int err = zpa__free_pages(m, NULL, pfns[i], 0);
-		if (err && !first)
-			first = err;
-	}
-	return first;
-}
-
 /* ---- page lists (the list form of bulk allocation) ---- */
 
 /* The next pfn of a listed page lives in its two link words. */

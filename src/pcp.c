@@ -1009,3 +1009,19 @@ unsigned long zpa_alloc_pages_bulk_list(struct zpa_machine *m, struct zpa_task *
 		return 0;
 	return alloc_pages_bulk(m, task, gfp, preferred_nid, nodemask, nr_pages, NULL, list);
 }
+
+/*
+ * Free n order-0 pages (release_pages()-like).  Each goes through the
+ * calling thread's fast path when it can; errors are reported per page and
+ * the first is returned, the rest still freed.
+ */
+int zpa_free_pages_bulk(struct zpa_machine *m, const zpa_pfn_t *pfns, unsigned long n)
+{
+	int first = 0;
+	for (unsigned long i = 0; i < n; i++) {
+		int err = zpa_free_pages(m, pfns[i], 0);
+		if (err && !first)
+			first = err;
+	}
+	return first;
+}

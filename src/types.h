@@ -317,11 +317,27 @@ struct zpa_machine {
 	_Atomic unsigned long warn_once;      /* bits of WARN_ON_ONCE sites already hit */
 };
 
+/* A memory policy (Linux's struct mempolicy). */
+struct zpa_mempolicy {
+	unsigned short mode;      /* enum zpa_mpol_mode */
+	unsigned short flags;     /* ZPA_MPOL_F_* (and internal MPOL_F_*) */
+	zpa_nodemask_t nodes;     /* effective nodes (after cpuset contextualisation) */
+	zpa_nodemask_t user_nodemask; /* as given, for STATIC/RELATIVE rebinding */
+	zpa_nodemask_t cpuset_mems_allowed; /* mems the policy was last bound against */
+	int home_node;            /* -1: none */
+};
+
 /* The task (Linux's `current`): see zpa_task_* in zpa.h. */
 struct zpa_task {
 	int cpu;                 /* -1: ask the platform */
 	unsigned flags;          /* ZPA_PF_* */
 	bool is_thread_default;
+	struct zpa_mempolicy *mempolicy;  /* NULL: the default (local) policy */
+	int il_prev;             /* last interleave node, -1 initially */
+	bool cpuset_active;      /* mems_allowed is not "every node" */
+	zpa_nodemask_t mems_allowed;      /* cpuset's nodes (all when !cpuset_active) */
+	zpa_nodemask_t mems_softwall;     /* nearest hardwalled ancestor's nodes */
+	_Atomic unsigned mems_allowed_seq; /* odd while mems_allowed changes */
 };
 
 /*
