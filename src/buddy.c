@@ -232,6 +232,51 @@ struct zpa_page *__rmqueue_smallest(struct zone *z, unsigned order, int mt)
 	return NULL;
 }
 
+/*
+ * __rmqueue_smallest_bulk(): up to `count` blocks of `order` and type mt, as
+ * `count` successive __rmqueue_smallest() calls would hand them out, stored
+ * in out[].  When __rmqueue_smallest takes a block of order k, every list of
+ * type mt below k is empty, so the calls that follow keep splitting that same
+ * block from its low end: they return its first blocks in address order and
+ * leave the rest as the aligned blocks of its binary decomposition, each
+ * alone on its list.  This does that directly, with the same final state.
+ * Returns the number of blocks taken (fewer when mt runs out).  Zone lock held.
+ */
+int __rmqueue_smallest_bulk(struct zone *z, unsigned order, int mt, int count, struct zpa_page **out)
+{
+	int got = 0;
+	while (got < count) {
+		unsigned k;
+		struct zpa_page *block = NULL;
+		for (k = order; k < z->max_order; k++) {
+			block = get_page_from_free_area(z, &z->free_area[k], mt);
+			if (block)
+				break;
+		}
+		if (!block)
+			break;
+		del_page_from_free_list(z, block, k);
+		unsigned long per = 1ul << order, size = 1ul << k;
+		unsigned long take = (unsigned long)(count - got);
+		if (take > size / per)
+			take = size / per;
+		for (unsigned long i = 0; i < take; i++) {
+			struct zpa_page *p = block + i * per;
+			WRITE_ONCE(p->flags, (p->flags & ~PG_MT_MASK) | ((uint32_t)mt << PG_MT_SHIFT));
+			out[got++] = p;
+		}
+		/* What is left, [take * per, size), as aligned blocks of rising order. */
+		unsigned long off = take * per;
+		for (unsigned j = order; off < size && j < k; j++) {
+			if (off & (1ul << j)) {
+				add_to_free_list(z, block + off, j, mt, false);
+				off += 1ul << j;
+			}
+		}
+	}
+	return got;
+}
+
 /* ---- fallback to other migratetypes (Linux 6.1's __rmqueue_fallback) ---- */
 
 /* Which types each type may borrow from, in order of preference. */

@@ -151,6 +151,7 @@ ZPA_HIDDEN void del_page_from_free_list(struct zone *z, struct zpa_page *page, u
 ZPA_HIDDEN struct zpa_page *__rmqueue_smallest(struct zone *z, unsigned order, int mt);
 ZPA_HIDDEN struct zpa_page *__rmqueue(struct zpa_machine *m, struct zone *z, unsigned order, int mt,
 				      unsigned alloc_flags);
+ZPA_HIDDEN int __rmqueue_smallest_bulk(struct zone *z, unsigned order, int mt, int count, struct zpa_page **out);
 ZPA_HIDDEN void __free_one_page(struct zpa_machine *m, struct zone *z, unsigned long pfn,
 				unsigned order, int mt, bool to_tail);
 static inline uint32_t page_index(const struct zone *z, const struct zpa_page *p)

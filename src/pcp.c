@@ -537,9 +537,24 @@ static inline int pcp_page_mt(const struct zpa_page *page)
 static int rmqueue_bulk(struct zpa_machine *m, struct zone *z, struct per_cpu_zone *pz, unsigned order,
 			int count, struct free_list *list, int mt, unsigned alloc_flags)
 {
-	int i, allocated = 0;
+	int i = 0, allocated = 0;
+	struct zpa_page *got[64];
 	zone_lock_for(z, pz);
-	for (i = 0; i < count; i++) {
+	/* The common case, blocks of the wanted type, in one pass (same result as
+	 * one __rmqueue_smallest per block); fallback, block by block, after. */
+	while (i < count) {
+		int want = count - i < 64 ? count - i : 64;
+		int n = __rmqueue_smallest_bulk(z, order, mt, want, got);
+		for (int k = 0; k < n; k++) {
+			mark_pcp(got[k], order, mt);
+			pcp_list_add(z, list, got[k], true);
+		}
+		i += n;
+		allocated += n;
+		if (n < want)
+			break;
+	}
+	for (; i < count; i++) {
 		struct zpa_page *page = __rmqueue(m, z, order, mt, alloc_flags);
 		if (unlikely(!page))
 			break;
@@ -547,12 +562,12 @@ static int rmqueue_bulk(struct zpa_machine *m, struct zone *z, struct per_cpu_zo
 		mark_pcp(page, order, from_mt);
 		pcp_list_add(z, list, page, true);
 		allocated++;
-		if (from_mt == ZPA_MIGRATE_CMA)
+		if (unlikely(from_mt == ZPA_MIGRATE_CMA))
 			__mod_zone_page_state(z, NR_FREE_CMA_PAGES, -(1l << order));
-		else if (from_mt == ZPA_MIGRATE_ISOLATE)
-			continue;
-		__mod_zone_page_state(z, NR_FREE_PAGES, -(1l << order));
 	}
+	/* One update for the batch, as Linux does (isolated pageblocks never
+	 * reach a pcp list: __rmqueue does not take from MIGRATE_ISOLATE). */
+	__mod_zone_page_state(z, NR_FREE_PAGES, -((long)i << order));
 	zone_unlock_for(z);
 	return allocated;
 }
@@ -571,6 +586,7 @@ static void free_pcppages_bulk(struct zpa_machine *m, struct zone *z, struct per
 		count = pcp->count;
 	pindex--;
 	zone_lock_for(z, pz);
+	bool isolated = z->nr_isolate_pageblock != 0; /* has_isolate_pageblock() */
 	while (count > 0) {
 		struct free_list *list;
 		for (;;) {
@@ -594,7 +610,7 @@ static void free_pcppages_bulk(struct zpa_machine *m, struct zone *z, struct per
 			pcp->count -= nr_pages;
 			unsigned long pfn = page_to_pfn(z, page);
 			WRITE_ONCE(page->flags, page->flags & PG_ZONE_MASK);
-			if (unlikely(mt >= ZPA_MIGRATE_PCPTYPES || get_pageblock_migratetype(z, pfn) == ZPA_MIGRATE_ISOLATE))
+			if (unlikely(mt >= ZPA_MIGRATE_PCPTYPES || (isolated && get_pageblock_migratetype(z, pfn) == ZPA_MIGRATE_ISOLATE)))
 				mt = get_pageblock_migratetype(z, pfn);
 			__free_one_page(m, z, pfn, order, mt, false);
 		} while (count > 0 && list->head != ZPA_NIL);
@@ -953,22 +969,45 @@ static unsigned long alloc_pages_bulk(struct zpa_machine *m, struct zpa_task *ta
 		goto failed;
 	struct per_cpu_zone *pz = &ps->z[zone->gzi];
 	struct free_list *pl = &pz->pcp.lists[order_to_pindex(m, ac.migratetype, 0)];
+	/* A page handed out here needs only its flags word and count, unless
+	 * it must be zeroed (backed memory): then prep_new_page() does it. */
+	bool simple = !((gfp & ZPA___GFP_ZERO) && m->cfg.mem_mode == ZPA_MEM_BACKED);
+	uint64_t word = (1ull << 32) | ((uint32_t)zone->idx << PG_ZONE_SHIFT) | PG_alloc |
+			(ac.migratetype == ZPA_MIGRATE_MOVABLE ? PG_lru : 0);
 	while (nr_populated < nr_pages) {
 		if (array && array[nr_populated] != ZPA_PFN_NONE) {
 			nr_populated++;
 			continue;
 		}
-		struct zpa_page *page = __rmqueue_pcplist(m, zone, pz, 0, ac.migratetype, alloc_flags, pl);
-		if (unlikely(!page)) {
-			if (!nr_account) {
-				pageset_unlock(ps);
-				goto failed;
+		struct zpa_page *page;
+		uint32_t idx = pl->head;
+		if (likely(idx != ZPA_NIL)) {
+			/* pop the head of the list without the refill check */
+			page = &zone->mem_map[idx];
+			uint32_t next = page->next;
+			pl->head = next;
+			if (next != ZPA_NIL)
+				zone->mem_map[next].prev = ZPA_NIL;
+			else
+				pl->tail = ZPA_NIL;
+			pz->pcp.count--;
+		} else {
+			page = __rmqueue_pcplist(m, zone, pz, 0, ac.migratetype, alloc_flags, pl);
+			if (unlikely(!page)) {
+				if (!nr_account) {
+					pageset_unlock(ps);
+					goto failed;
+				}
+				break;
 			}
-			break;
+			idx = page_index(zone, page);
 		}
 		nr_account++;
-		prep_new_page(m, zone, page, 0, gfp, ac.migratetype);
-		zpa_pfn_t pfn = page_to_pfn(zone, page);
+		if (likely(simple))
+			__atomic_store_n((uint64_t *)&page->flags, word, __ATOMIC_RELAXED);
+		else
+			prep_new_page(m, zone, page, 0, gfp, ac.migratetype);
+		zpa_pfn_t pfn = zone->node_start_pfn + idx;
 		if (array)
 			array[nr_populated] = pfn;
 		else
@@ -1018,7 +1057,51 @@ unsigned long zpa_alloc_pages_bulk_list(struct zpa_machine *m, struct zpa_task *
 int zpa_free_pages_bulk(struct zpa_machine *m, const zpa_pfn_t *pfns, unsigned long n)
 {
 	int first = 0;
-	for (unsigned long i = 0; i < n; i++) {
+	unsigned long i = 0;
+	struct thread_slots *ts = &tslots;
+	pg_data_t *pgdat = m->nodes[0];
+	if (ts->fast_uid == m->uid) {
+		/*
+		 * The thread's own pageset, entered once for the run: each plain
+		 * order-0 page with one reference on node 0 goes on its list as the
+		 * single-page fast path would put it; the first page that needs
+		 * more (or a list reaching `high`) ends the run.
+		 */
+		struct pageset *ps = ts->ps[0];
+		atomic_store_explicit(&ps->owner_active, 1, memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst);
+		if (!atomic_load_explicit(&ps->remote_req, memory_order_relaxed)) {
+			for (; i < n; i++) {
+				unsigned long off = (unsigned long)pfns[i] - pgdat->node_start_pfn;
+				if (off >= pgdat->node_spanned_pages)
+					break;
+				struct zpa_page *page = &pgdat->node_mem_map[off];
+				uint64_t word = __atomic_load_n((uint64_t *)&page->flags, __ATOMIC_RELAXED);
+				if ((word & ~(uint64_t)(PG_ZONE_MASK | PG_lru)) != ((1ull << 32) | PG_alloc))
+					break;
+				struct per_cpu_zone *pz = &ps->z[((uint32_t)word & PG_ZONE_MASK) >> PG_ZONE_SHIFT];
+				unsigned mt = READ_ONCE(pz->pb_flags[((unsigned long)pfns[i] >> pz->pb_shift) - pz->pb_base]);
+				if (mt >= ZPA_MIGRATE_PCPTYPES || pz->pcp.count + 1 >= pz->pcp.high)
+					break;
+				struct free_list *fl = &pz->pcp.lists[mt];
+				uint32_t idx = (uint32_t)off, head = fl->head;
+				__atomic_store_n((uint64_t *)&page->flags,
+						 ((uint32_t)word & PG_ZONE_MASK) | PG_pcp | (mt << PG_MT_SHIFT), __ATOMIC_RELAXED);
+				page->prev = ZPA_NIL;
+				page->next = head;
+				if (head != ZPA_NIL)
+					pgdat->node_mem_map[head].prev = idx;
+				else
+					fl->tail = idx;
+				fl->head = idx;
+				pz->pcp.count++;
+				ps->pgfree++;
+			}
+		}
+		atomic_signal_fence(memory_order_seq_cst);
+		atomic_store_explicit(&ps->owner_active, 0, memory_order_release);
+	}
+	for (; i < n; i++) {
 		int err = zpa_free_pages(m, pfns[i], 0);
 		if (err && !first)
 			first = err;

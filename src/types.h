@@ -233,6 +233,7 @@ struct zone {
 	unsigned pageblock_shift;            /* the machine's pageblock_order */
 	unsigned long pb_base;               /* zone_start_pfn >> pageblock_shift: bitmap origin */
 	unsigned long nr_fallback;           /* __rmqueue_fallback steals (zone lock) */
+	unsigned long nr_isolate_pageblock;  /* MIGRATE_ISOLATE pageblocks (zone lock) */
 
 	struct free_area free_area[ZPA_MAX_ORDER_LIMIT];
 

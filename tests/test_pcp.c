@@ -340,6 +340,58 @@ static void test_high_fraction(void **state)
 	zpa_machine_destroy(m);
 }
 
+/*
+ * A pcp refill takes its batch in one pass (__rmqueue_smallest_bulk); the
+ * pages and the buddy lists left behind must be exactly those of `batch`
+ * single __rmqueue_smallest() calls, which a no-pcp machine makes.
+ */
+static void test_refill_equals_single_takes(void **state)
+{
+	(void)state;
+	struct zpa_machine *a = machine(512, 1), *b;
+	struct zpa_machine_config cfg;
+	zpa_machine_config_init(&cfg);
+	zpa_config_add_range(&cfg, 4ull << 30, (4ull << 30) + (512ull << 20), ZPA_RANGE_USABLE, 0);
+	cfg.dma_limit = 0;
+	cfg.dma32_limit = 0;
+	cfg.nr_cpus = 1;
+	cfg.exact_vmstat = true;
+	cfg.no_pcp = true;
+	assert_int_equal(zpa_machine_create(&cfg, &b), 0);
+	struct zpa_task *t = zpa_task_create();
+	zpa_task_set_cpu(t, 0);
+	/* Fragment both the same way with orders the pcp does not cache. */
+	zpa_pfn_t frag[64];
+	for (int i = 0; i < 64; i++) {
+		frag[i] = zpa__alloc_pages(a, t, ZPA_GFP_KERNEL, 4 + i % 3, -1, NULL);
+		assert_int_equal(zpa__alloc_pages(b, t, ZPA_GFP_KERNEL, 4 + i % 3, -1, NULL), frag[i]);
+	}
+	for (int i = 0; i < 64; i += 2) {
+		assert_int_equal(zpa__free_pages(a, t, frag[i], 4 + i % 3), 0);
+		assert_int_equal(zpa__free_pages(b, t, frag[i], 4 + i % 3), 0);
+	}
+	int batch, high;
+	expected_pcp(a, 1, &batch, &high);
+	for (unsigned order = 0; order <= 2; order++) {
+		int n = order ? (batch >> order < 2 ? 2 : batch >> order) : batch;
+		for (int i = 0; i < n; i++) {
+			zpa_pfn_t pa = zpa__alloc_pages(a, t, ZPA_GFP_KERNEL, order, -1, NULL);
+			zpa_pfn_t pb = zpa__alloc_pages(b, t, ZPA_GFP_KERNEL, order, -1, NULL);
+			assert_int_equal(pa, pb);
+		}
+		struct zpa_zone_info za, zb;
+		assert_int_equal(zpa_zone_info(a, 0, ZPA_ZONE_NORMAL, &za), 0);
+		assert_int_equal(zpa_zone_info(b, 0, ZPA_ZONE_NORMAL, &zb), 0);
+		assert_memory_equal(za.nr_free, zb.nr_free, sizeof za.nr_free);
+		assert_int_equal(za.pcp, 0);
+	}
+	zt_assert_clean(a);
+	zt_assert_clean(b);
+	zpa_task_destroy(t);
+	zpa_machine_destroy(a);
+	zpa_machine_destroy(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_thread_lists_returned),
 		cmocka_unit_test(test_machine_destroy_with_thread_lists),
 		cmocka_unit_test(test_high_fraction),
+		cmocka_unit_test(test_refill_equals_single_takes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
