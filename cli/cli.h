@@ -135,6 +135,51 @@ int cli_print_view(FILE *f, struct zpa_machine *m, const char *view);
 /* The help text of the machine options, shared by every command's --help. */
 extern const char cli_machine_help[];
 
+/* ----- numa.c: memory policies, numastat and the NUMA report ----- */
+
+/*
+ * A memory policy as `--policy` gives it: MODE[=FLAGS][:NODELIST] (the
+ * syntax of Linux's tmpfs mpol= option) or MODE[:NODELIST][=FLAGS].  MODE
+ * is default, preferred (or prefer), bind, interleave, local or
+ * preferred_many; FLAGS is static or relative; NODELIST is a sysfs-style
+ * list such as 0-2,5.
+ */
+struct cli_policy {
+	const char *text;          /* as given, for messages and the report */
+	int mode;                  /* enum zpa_mpol_mode | ZPA_MPOL_F_* flags */
+	bool has_nodes;            /* a NODELIST was given */
+	zpa_nodemask_t nodes;
+};
+
+/*
+ * Parse a --policy value.  Returns true and fills *p, or false with the
+ * reason in why.  Only the syntax is checked: whether the machine accepts the
+ * policy (nodes with memory, a mask where the mode needs one) is the
+ * library's decision.
+ */
+bool cli_parse_policy(const char *text, struct cli_policy *p, char *why, size_t whylen);
+
+/* Parse a node list ("0-2,5"): sets its nodes in *out (cleared first); false if malformed. */
+bool cli_parse_nodelist(const char *text, zpa_nodemask_t *out);
+
+/* The NUMA events in the order of the per-node numastat file. */
+#define CLI_NUMA_EVENTS 6
+extern const char *const cli_numa_event_names[CLI_NUMA_EVENTS];
+
+/*
+ * Read node nid's numastat through zpa_show("node/N/numastat") into
+ * ev[] in cli_numa_event_names order.  Returns 0 or a ZPA_E* code.
+ */
+int cli_read_numastat(struct zpa_machine *m, unsigned nid, uint64_t ev[CLI_NUMA_EVENTS]);
+
+struct wl_result;
+
+/* The summary's NUMA tables: pages by node and zone, and the numastat deltas. */
+void cli_print_numa_report(FILE *f, struct zpa_machine *m, const struct wl_result *r);
+
+/* The same as JSON members (each line ends with ",\n"). */
+void cli_write_numa_json(FILE *f, struct zpa_machine *m, const struct wl_result *r);
+
 /* ----- workload.c: the default kernel-like workload ----- */
 
 /* One kind of request the workload makes (a row of the summary table). */
@@ -163,10 +208,14 @@ struct wl_order_stats {
 struct wl_params {
 	uint64_t seed;
 	uint64_t ops;            /* 0: scale to the machine (see workload.c) */
+	int cpu;                 /* -1: one task per CPU; else one task pinned to this CPU */
+	const struct cli_policy *policy; /* NULL: zpa__alloc_pages on the task's node */
 };
 
 struct wl_result {
 	uint64_t seed;
+	int cpu;                 /* wl_params.cpu */
+	const char *policy;      /* the --policy text, NULL without one */
 	uint64_t ops;            /* operations performed: allocations + frees */
 	uint64_t allocs, frees;
 	uint64_t failures;       /* allocation requests that returned no page */
@@ -180,12 +229,18 @@ struct wl_result {
 	uint64_t live_blocks;    /* blocks still held at the end */
 	struct wl_class_stats cls[WL_NR_CLASSES];
 	struct wl_order_stats order[ZPA_MAX_ORDER_LIMIT];
+	/* pages handed out per node and zone type */
+	uint64_t zone_pages[ZPA_MAX_NODES][ZPA_NR_ZONE_TYPES];
+	/* each node's numastat before and after the run (cli_read_numastat) */
+	uint64_t numa_before[ZPA_MAX_NODES][CLI_NUMA_EVENTS];
+	uint64_t numa_after[ZPA_MAX_NODES][CLI_NUMA_EVENTS];
 };
 
 /*
  * Run the default workload on m: deterministic for a given seed, ops and
  * machine.  Blocks still held at the end stay allocated (the machine keeps
- * them).  Returns 0, or ZPA_ENOMEM if the CLI itself ran out of memory.
+ * them).  Returns 0, ZPA_ENOMEM if the CLI itself ran out of memory, or
+ * zpa_set_mempolicy()'s error when p->policy is refused.
  */
 int wl_run(struct zpa_machine *m, const struct wl_params *p, struct wl_result *r);
 

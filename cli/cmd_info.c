@@ -2,10 +2,13 @@
  * cmd_info.c - `zpa info [MACHINE] [VIEW...]`: build a machine and print
  * /proc views of it in Linux 6.1's layout.
  *
- * Views are zoneinfo (the default), buddyinfo, pagetypeinfo and vmstat,
- * printed in the order given with nothing between them, exactly as
- * zpa_show() renders them, so `zpa info --snapshot DIR zoneinfo` can be
- * diffed against DIR/proc/zoneinfo.  The extra view `machine` prints the
+ * Views are zoneinfo (the default), buddyinfo, pagetypeinfo, vmstat, the
+ * NUMA views zonelists, numastat and node/N/numastat, and the debugfs
+ * fragmentation views extfrag_index and unusable_index, printed in the
+ * order given with nothing between them, exactly as zpa_show() renders
+ * them, so `zpa info --snapshot DIR zoneinfo` can be diffed against
+ * DIR/proc/zoneinfo.  A node/N/numastat of a node the machine lacks is a
+ * library error (exit 1).  The extra view `machine` prints the
  * human-readable description the run command starts with.  Library
  * messages go to stderr; stdout holds only the views.
  *
@@ -19,16 +22,29 @@
 #define MAX_VIEWS 16
 
 static const char *const known_views[] = {
-	"zoneinfo", "buddyinfo", "pagetypeinfo", "vmstat", "machine", NULL
+	"zoneinfo", "buddyinfo", "pagetypeinfo", "vmstat", "zonelists", "numastat", "extfrag_index",
+	"unusable_index", "machine", NULL
 };
 
-/* Whether v names one of known_views. */
+/*
+ * Whether v names one of known_views or a per-node file, "node/N/numastat"
+ * (whether node N exists is known only once the machine is built).
+ */
 static bool known_view(const char *v)
 {
+	const char *p;
+
 	for (unsigned i = 0; known_views[i]; i++)
 		if (strcmp(v, known_views[i]) == 0)
 			return true;
-	return false;
+	if (strncmp(v, "node/", 5) != 0)
+		return false;
+	p = v + 5;
+	if (*p < '0' || *p > '9')
+		return false;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return strcmp(p, "/numastat") == 0;
 }
 
 int cmd_info(int argc, char **argv)
@@ -56,7 +72,8 @@ int cmd_info(int argc, char **argv)
 			return cli_usage_error("info", "unknown option '%s'", arg);
 		if (!known_view(arg))
 			return cli_usage_error("info", "unknown view '%s' (zoneinfo, buddyinfo, "
-					       "pagetypeinfo, vmstat or machine)", arg);
+					       "pagetypeinfo, vmstat, zonelists, numastat, "
+					       "node/N/numastat, extfrag_index, unusable_index or machine)", arg);
 		if (nr_views == MAX_VIEWS)
 			return cli_usage_error("info", "at most %d views", MAX_VIEWS);
 		views[nr_views++] = arg;

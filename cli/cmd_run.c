@@ -6,9 +6,15 @@
  *   Machine                      shape, ranges, CPUs, zones, tunables
  *   /proc/zoneinfo, buddyinfo    before the workload (only with --verbose,
  *                                which `zpa` without arguments implies)
- *   Workload                     what is about to run
+ *   Workload                     what is about to run (CPU, memory policy)
  *   /proc/zoneinfo, buddyinfo    after the workload
- *   Summary                      report.c's tables and the zpa_check() line
+ *   Summary                      report.c's tables, where the pages went (per
+ *                                node and zone, numastat deltas) and the
+ *                                zpa_check() line
+ * --cpu N runs the workload as one task on CPU N; --policy gives every
+ * workload task a memory policy (numa.c has the syntax).  A CPU the machine
+ * lacks is a usage error, a policy the library refuses (zpa_mpol_new) a
+ * library error; both are found before anything is printed.
  * With --json -, only the JSON goes to stdout.
  *
  * The allocator's own messages (allocation-failure warnings and the like) go
@@ -36,6 +42,9 @@ struct run_opts {
 	uint64_t ops;
 	const char *json;
 	bool verbose;
+	int cpu;                    /* --cpu N, -1 without */
+	bool has_policy;            /* --policy given */
+	struct cli_policy policy;
 };
 
 /* Counts the allocator's messages; shows the first LOG_SHOWN on stderr. */
@@ -73,13 +82,21 @@ static void print_views(FILE *f, struct zpa_machine *m, const char *when)
 
 /* What the workload is about to do: operations, seed, targets, classes. */
 static void describe_workload(FILE *f, struct zpa_machine *m, const struct run_opts *o,
-			      uint64_t ops)
+			      uint64_t ops, int cpu_node)
 {
 	char gfp[256];
 
-	fprintf(f, "%llu operations with seed %llu on %u CPU%s (one task pinned to each).\n",
-		(unsigned long long)ops, (unsigned long long)o->seed, zpa_nr_cpus(m),
-		zpa_nr_cpus(m) == 1 ? "" : "s");
+	if (o->cpu >= 0)
+		fprintf(f, "%llu operations with seed %llu on CPU %d (node %d), one task pinned to it.\n",
+			(unsigned long long)ops, (unsigned long long)o->seed, o->cpu, cpu_node);
+	else
+		fprintf(f, "%llu operations with seed %llu on %u CPU%s (one task pinned to each).\n",
+			(unsigned long long)ops, (unsigned long long)o->seed, zpa_nr_cpus(m),
+			zpa_nr_cpus(m) == 1 ? "" : "s");
+	if (o->has_policy)
+		fprintf(f, "Memory policy %s on every task (zpa_set_mempolicy); requests go through\n"
+			   "zpa_alloc_pages_mpol(), as alloc_pages() does under a task policy.\n",
+			o->policy.text);
 	fprintf(f, "Occupancy target: 75%% of managed pages, then up to %.1f%% (into the min\n"
 		   "watermark reserves) and back, ending at 65%%; frees pick a held block at\n"
 		   "random.  Requests (share per mille):\n", 100.0 * wl_peak_fraction(m));
@@ -104,7 +121,8 @@ static int run_main(struct run_opts *o)
 	struct zpa_machine_config *cfg = calloc(1, sizeof(*cfg));
 	struct log_counter lc = { 0 };
 	struct zpa_machine *m = NULL;
-	struct wl_params p = { .seed = o->seed, .ops = o->ops };
+	struct wl_params p = { .seed = o->seed, .ops = o->ops, .cpu = o->cpu,
+			       .policy = o->has_policy ? &o->policy : NULL };
 	struct wl_result *r = calloc(1, sizeof(*r));
 	char *report = calloc(1, CHECK_REPORT);
 	bool text = !(o->json && strcmp(o->json, "-") == 0);
@@ -124,6 +142,22 @@ static int run_main(struct run_opts *o)
 	status = cli_machine_create(&o->machine, cfg, &m);
 	if (status)
 		goto done;
+	if (o->cpu >= 0 && (unsigned)o->cpu >= zpa_nr_cpus(m)) {
+		status = cli_usage_error("run", "--cpu %d: the machine has %u CPU%s", o->cpu,
+					 zpa_nr_cpus(m), zpa_nr_cpus(m) == 1 ? "" : "s");
+		goto done;
+	}
+	if (o->has_policy) {
+		/* Refuse a policy the library refuses before printing anything. */
+		struct zpa_mempolicy *pol = NULL;
+
+		rc = zpa_mpol_new(m, o->policy.mode, o->policy.has_nodes ? &o->policy.nodes : NULL, &pol);
+		if (rc) {
+			status = cli_error("--policy %s: %s", o->policy.text, zpa_strerror(rc));
+			goto done;
+		}
+		zpa_mpol_free(pol);
+	}
 	if (!p.ops)
 		p.ops = wl_default_ops(m);
 
@@ -133,14 +167,17 @@ static int run_main(struct run_opts *o)
 		if (o->verbose)
 			print_views(out, m, "before");
 		cli_heading(out, "Workload");
-		describe_workload(out, m, o, p.ops);
+		describe_workload(out, m, o, p.ops, o->cpu >= 0 ? cfg->cpu_node[o->cpu] : -1);
 		fflush(out);
 	}
 	t0 = now_seconds();
 	rc = wl_run(m, &p, r);
 	seconds = now_seconds() - t0;
 	if (rc) {
-		status = cli_error("workload: %s", zpa_strerror(rc));
+		if (o->has_policy && rc != ZPA_ENOMEM)
+			status = cli_error("--policy %s: %s", o->policy.text, zpa_strerror(rc));
+		else
+			status = cli_error("workload: %s", zpa_strerror(rc));
 		goto done;
 	}
 	check_rc = zpa_check(m, report, CHECK_REPORT);
@@ -177,7 +214,7 @@ done:
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_opts o = { .seed = DEFAULT_SEED };
+	struct run_opts o = { .seed = DEFAULT_SEED, .cpu = -1 };
 	struct cli_args a = { argc, argv, 1 };
 
 	while (a.i < argc) {
@@ -206,6 +243,22 @@ int cmd_run(int argc, char **argv)
 			if (bad)
 				return CLI_EXIT_USAGE;
 			o.json = v;
+		} else if (cli_take_option(&a, "--cpu", true, &v, &bad)) {
+			uint64_t n;
+
+			if (bad)
+				return CLI_EXIT_USAGE;
+			if (!cli_parse_u64(v, ZPA_MAX_CPUS - 1, &n))
+				return cli_usage_error("run", "--cpu: '%s' is not a CPU number", v);
+			o.cpu = (int)n;
+		} else if (cli_take_option(&a, "--policy", true, &v, &bad)) {
+			char why[256];
+
+			if (bad)
+				return CLI_EXIT_USAGE;
+			if (!cli_parse_policy(v, &o.policy, why, sizeof(why)))
+				return cli_usage_error("run", "--policy: %s", why);
+			o.has_policy = true;
 		} else if (cli_take_option(&a, "--verbose", false, &v, &bad)) {
 			if (bad)
 				return CLI_EXIT_USAGE;
@@ -219,7 +272,7 @@ int cmd_run(int argc, char **argv)
 
 int cmd_default(void)
 {
-	struct run_opts o = { .seed = DEFAULT_SEED, .verbose = true };
+	struct run_opts o = { .seed = DEFAULT_SEED, .verbose = true, .cpu = -1 };
 
 	return run_main(&o);
 }

@@ -11,6 +11,8 @@
 
 #include "cli.h"
 
+int cmd_stress(int argc, char **argv); /* `zpa run stress-highalloc` (cmd_stress.c) */
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -26,6 +28,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "info") == 0)
 		return cmd_info(argc - 1, argv + 1);
+	if (strcmp(cmd, "run") == 0 && argc > 2 && strcmp(argv[2], "stress-highalloc") == 0)
+		return cmd_stress(argc - 2, argv + 2); /* cmd_stress.c */
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0)

@@ -1,7 +1,8 @@
 /*
  * report.c - what the `zpa` program prints about a workload run: aligned
- * tables of requests by GFP class, by order and by node, the page balance
- * and the zpa_check() line, plus the same numbers as JSON for scripts.
+ * tables of requests by GFP class and by order, pages by node and zone and
+ * the numastat deltas (numa.c), the page balance and the zpa_check() line,
+ * plus the same numbers as JSON for scripts.
  *
  * The text is for people; the JSON is for programs and holds only
  * deterministic values (no timings), so two runs with the same seed and
@@ -98,25 +99,6 @@ static void print_orders(FILE *f, const struct wl_result *r)
 	}
 }
 
-/* Pages handed out per node, as counts and shares. */
-static void print_nodes(FILE *f, struct zpa_machine *m, const struct wl_result *r)
-{
-	unsigned nodes = zpa_nr_nodes(m);
-	uint64_t total = 0;
-
-	for (unsigned c = 0; c < WL_NR_CLASSES; c++)
-		total += r->cls[c].pages;
-	fprintf(f, "Pages handed out by node:\n");
-	fprintf(f, "  %-4s %11s %7s\n", "node", "pages", "share");
-	for (unsigned nid = 0; nid < nodes && nid < ZPA_MAX_NODES; nid++) {
-		uint64_t n = 0;
-
-		for (unsigned c = 0; c < WL_NR_CLASSES; c++)
-			n += r->cls[c].node_pages[nid];
-		fprintf(f, "  %-4u %11llu %6.2f%%\n", nid, (unsigned long long)n, pct(n, total));
-	}
-}
-
 /*
  * Each populated zone's free pages against its watermarks at the end; the
  * boost column explains failures above the plain min watermark.
@@ -162,7 +144,7 @@ void cli_print_summary(FILE *f, struct zpa_machine *m, const struct wl_result *r
 	fputc('\n', f);
 	print_orders(f, r);
 	fputc('\n', f);
-	print_nodes(f, m, r);
+	cli_print_numa_report(f, m, r);
 	fputc('\n', f);
 	print_zones(f, m);
 	fputc('\n', f);
@@ -223,6 +205,12 @@ int cli_write_json(FILE *f, struct zpa_machine *m, const struct wl_result *r,
 	fprintf(f, "{\n  \"seed\": %llu,\n  \"ops\": %llu,\n  \"allocs\": %llu,\n  \"frees\": %llu,\n",
 		(unsigned long long)r->seed, (unsigned long long)r->ops,
 		(unsigned long long)r->allocs, (unsigned long long)r->frees);
+	fprintf(f, "  \"cpu\": %d,\n  \"policy\": ", r->cpu);
+	if (r->policy)
+		json_string(f, r->policy);
+	else
+		fputs("null", f);
+	fputs(",\n", f);
 	fprintf(f, "  \"failures\": %llu,\n  \"refused_frees\": %llu,\n",
 		(unsigned long long)r->failures, (unsigned long long)r->free_errors);
 	fprintf(f, "  \"managed_pages\": %llu,\n  \"free_pages\": %llu,\n",
@@ -230,6 +218,7 @@ int cli_write_json(FILE *f, struct zpa_machine *m, const struct wl_result *r,
 	fprintf(f, "  \"held_pages\": %llu,\n  \"held_blocks\": %llu,\n  \"peak_held_pages\": %llu,\n",
 		(unsigned long long)r->in_use, (unsigned long long)r->live_blocks,
 		(unsigned long long)r->peak_in_use);
+	cli_write_numa_json(f, m, r);
 	fprintf(f, "  \"classes\": [\n");
 	for (unsigned c = 0; c < WL_NR_CLASSES; c++) {
 		const struct wl_class_stats *s = &r->cls[c];

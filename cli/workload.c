@@ -7,7 +7,12 @@
  * DMA32 and DMA pages for drivers, and order-9 transparent hugepages.  Each
  * operation picks a CPU at random and runs on that CPU's task (one
  * zpa_task per CPU, pinned with zpa_task_set_cpu), so requests prefer that
- * CPU's node and every node with a CPU is used.  An operation is either an
+ * CPU's node and every node with a CPU is used.  With p->cpu >= 0 there is
+ * one task, pinned to that CPU, and every operation runs on it.  With
+ * p->policy each task gets that memory policy (zpa_set_mempolicy) and
+ * allocates through zpa_alloc_pages_mpol(), as alloc_pages() does for a
+ * task with a policy; without, it calls zpa__alloc_pages() for the task's
+ * node.  An operation is either an
  * allocation (class by weight, order uniform in the class's range, capped at
  * max_order - 1) or the free of a block chosen at random among those held,
  * on the operation's CPU too (zpa__free_pages), so the per-CPU lists fill
@@ -131,6 +136,7 @@ struct wl_state {
 	struct zpa_task **tasks;
 	unsigned nr_tasks;
 	unsigned max_order;
+	bool use_policy;         /* allocate through the tasks' memory policy */
 	struct live_block *live;
 	size_t nr_live, cap_live;
 	struct wl_result *r;
@@ -239,7 +245,10 @@ static int do_alloc(struct wl_state *st, struct zpa_task *task)
 	r->allocs++;
 	r->cls[c].requests++;
 	r->order[order].requests++;
-	pfn = zpa__alloc_pages(st->m, task, k->gfp, order, -1, NULL);
+	if (st->use_policy)
+		pfn = zpa_alloc_pages_mpol(st->m, task, k->gfp, order, NULL);
+	else
+		pfn = zpa__alloc_pages(st->m, task, k->gfp, order, -1, NULL);
 	if (pfn == ZPA_PFN_NONE) {
 		r->failures++;
 		r->cls[c].failures++;
@@ -259,8 +268,11 @@ static int do_alloc(struct wl_state *st, struct zpa_task *task)
 	}
 	st->live[st->nr_live++] = (struct live_block){ pfn, (uint8_t)order, (uint8_t)c };
 	r->cls[c].pages += 1ULL << order;
-	if (zpa_page_info(st->m, pfn, &info) == 0 && info.nid >= 0 && info.nid < ZPA_MAX_NODES)
+	if (zpa_page_info(st->m, pfn, &info) == 0 && info.nid >= 0 && info.nid < ZPA_MAX_NODES) {
 		r->cls[c].node_pages[info.nid] += 1ULL << order;
+		if (info.zone_type >= 0 && info.zone_type < ZPA_NR_ZONE_TYPES)
+			r->zone_pages[info.nid][info.zone_type] += 1ULL << order;
+	}
 	r->in_use += 1ULL << order;
 	if (r->in_use > r->peak_in_use)
 		r->peak_in_use = r->in_use;
@@ -298,6 +310,8 @@ int wl_run(struct zpa_machine *m, const struct wl_params *p, struct wl_result *r
 
 	memset(r, 0, sizeof(*r));
 	r->seed = p->seed;
+	r->cpu = p->cpu;
+	r->policy = p->policy ? p->policy->text : NULL;
 	r->managed = zpa_total_managed(m);
 	r->target_pages = (uint64_t)(FILL_TARGET * (double)r->managed);
 	managed = (double)r->managed;
@@ -305,7 +319,8 @@ int wl_run(struct zpa_machine *m, const struct wl_params *p, struct wl_result *r
 	r->peak_target_pages = (uint64_t)(peak * managed);
 	rng_seed(&st.rng, p->seed);
 
-	st.nr_tasks = zpa_nr_cpus(m) ? zpa_nr_cpus(m) : 1;
+	st.nr_tasks = p->cpu >= 0 ? 1 : zpa_nr_cpus(m) ? zpa_nr_cpus(m) : 1;
+	st.use_policy = p->policy != NULL;
 	st.tasks = calloc(st.nr_tasks, sizeof(*st.tasks));
 	if (!st.tasks)
 		return ZPA_ENOMEM;
@@ -315,7 +330,18 @@ int wl_run(struct zpa_machine *m, const struct wl_params *p, struct wl_result *r
 			rc = ZPA_ENOMEM;
 			goto out;
 		}
-		zpa_task_set_cpu(st.tasks[c], (int)c);
+		zpa_task_set_cpu(st.tasks[c], p->cpu >= 0 ? p->cpu : (int)c);
+		if (p->policy) {
+			rc = zpa_set_mempolicy(m, st.tasks[c], p->policy->mode,
+					       p->policy->has_nodes ? &p->policy->nodes : NULL);
+			if (rc)
+				goto out;
+		}
+	}
+	for (unsigned nid = 0; nid < zpa_nr_nodes(m) && nid < ZPA_MAX_NODES; nid++) {
+		rc = cli_read_numastat(m, nid, r->numa_before[nid]);
+		if (rc)
+			goto out;
 	}
 
 	uint64_t n = p->ops ? p->ops : wl_default_ops(m);
@@ -338,10 +364,17 @@ int wl_run(struct zpa_machine *m, const struct wl_params *p, struct wl_result *r
 	r->live_blocks = st.nr_live;
 	for (size_t i = 0; i < st.nr_live; i++)
 		r->cls[st.live[i].cls].live++;
+	for (unsigned nid = 0; rc == 0 && nid < zpa_nr_nodes(m) && nid < ZPA_MAX_NODES; nid++)
+		rc = cli_read_numastat(m, nid, r->numa_after[nid]);
 out:
-	for (unsigned c = 0; c < st.nr_tasks; c++)
-		if (st.tasks[c])
-			zpa_task_destroy(st.tasks[c]);
+	for (unsigned c = 0; c < st.nr_tasks; c++) {
+		if (!st.tasks[c])
+			continue;
+		/* set_mempolicy(MPOL_DEFAULT) drops the task's policy before the task goes. */
+		if (p->policy)
+			zpa_set_mempolicy(m, st.tasks[c], ZPA_MPOL_DEFAULT, NULL);
+		zpa_task_destroy(st.tasks[c]);
+	}
 	free(st.tasks);
 	free(st.live);
 	return rc;

@@ -62,6 +62,7 @@ enum zpa_error {
 	ZPA_EPARSE = -12,     /* malformed input file or text */
 	ZPA_EIO = -13,        /* file could not be read */
 	ZPA_ECORRUPT = -14,   /* zpa_check() found an inconsistency */
+	ZPA_EBUSY = -15,      /* pages in use (would need migration), or range busy */
 };
 const char *zpa_strerror(int err);
 
@@ -97,6 +98,14 @@ enum zpa_mem_mode {
 /* Log levels for the log callback. */
 enum zpa_log_level { ZPA_LOG_ERR = 3, ZPA_LOG_WARN = 4, ZPA_LOG_INFO = 6, ZPA_LOG_DEBUG = 7 };
 typedef void (*zpa_log_fn)(void *arg, int level, const char *msg);
+
+/* A CMA area of the config (zpa/contig.h: zpa_config_add_cma()). */
+#define ZPA_MAX_CMA_AREAS 8
+#define ZPA_CMA_NAME_MAX 32
+struct zpa_cma_config {
+	uint64_t base, size;       /* bytes, multiples of the pageblock size */
+	char name[ZPA_CMA_NAME_MAX];
+};
 
 /*
  * Everything that describes a machine.  Fill it with
@@ -144,6 +153,22 @@ struct zpa_machine_config {
 	bool debug_panic;          /* abort() on a bad page instead of reporting */
 	bool no_pcp;               /* per-CPU lists pass through (high 0, batch 1: Linux's boot pageset) */
 	bool exact_vmstat;         /* fold every counter change at once (no per-CPU drift) */
+	bool shuffle;              /* page_alloc.shuffle=1: randomise free lists (seeded) */
+	uint64_t shuffle_seed;
+	bool no_merge_to_tail;     /* turn off 6.1's to-tail placement of blocks likely to merge */
+	/*
+	 * Linux builds the boot zonelists before any CPU is in its node's
+	 * cpumask (x86-64: build_all_zonelists() runs before numa_add_cpu()), so
+	 * find_next_best_node()'s penalty for nodes with CPUs does not apply at
+	 * boot; it does in later rebuilds (memory hotplug).  zpa does the same;
+	 * set this to build the first zonelists as a later rebuild would.
+	 */
+	bool zonelists_with_cpus;
+	bool page_group_by_mobility_disabled; /* Linux's page_group_by_mobility_disabled: every request is
+					      * MIGRATE_UNMOVABLE (no grouping of pageblocks by mobility) */
+	/* CMA areas (cma=size@base), activated at creation (isolate.c/cma.c). */
+	unsigned nr_cma_areas;
+	struct zpa_cma_config cma_areas[ZPA_MAX_CMA_AREAS];
 };
 
 /* An empty config with Linux x86-64 defaults (no ranges, no nodes). */
@@ -192,9 +217,12 @@ void zpa_machine_destroy(struct zpa_machine *m);
 
 /*
  * A task holds what the allocator reads from `current`: the CPU it runs on,
- * its flags (PF_MEMALLOC and the NOIO/NOFS scopes) and, in later versions,
- * its memory policy and cpuset.  zpa_task_current() is the calling thread's
- * own task (created on first use, CPU -1 = ask the platform).
+ * its flags (PF_MEMALLOC and the NOIO/NOFS scopes), its memory policy and its
+ * cpuset's nodes.  zpa_task_current() is the calling thread's own task
+ * (created on first use, CPU -1 = ask the platform).  A task is used by one
+ * thread at a time, as `current` is; a task's policy and cpuset name nodes of
+ * the machine they were set for.  A new task has no policy, every node
+ * allowed, and il_prev 0 (Linux copies il_prev at fork; init_task's is 0).
  */
 struct zpa_task;
 struct zpa_task *zpa_task_current(void);
@@ -234,41 +262,90 @@ enum zpa_mpol_mode {
 	ZPA_MPOL_PREFERRED_MANY,
 	ZPA_MPOL_MAX
 };
-#define ZPA_MPOL_F_STATIC_NODES   (1 << 15)
-#define ZPA_MPOL_F_RELATIVE_NODES (1 << 14)
+#define ZPA_MPOL_F_STATIC_NODES   (1 << 15) /* keep the nodes as given across cpuset changes */
+#define ZPA_MPOL_F_RELATIVE_NODES (1 << 14) /* nodes are positions within the allowed nodes */
+#define ZPA_MPOL_F_NUMA_BALANCING (1 << 13) /* BIND only; accepted and reported, no effect here */
 
 /*
- * A memory policy object, as a VMA carries one (mbind): create it with
- * zpa_mpol_new() and pass it per allocation to zpa_alloc_pages_mpol().
- * mode may carry ZPA_MPOL_F_* flags.  Validation is Linux's: ZPA_EINVAL for
- * an unknown mode or flag, both node flags, an empty mask where one is
- * needed, a mask given to DEFAULT/LOCAL, or nodes without memory.
+ * Policies choose where an allocation starts and which nodes it may use:
+ *   DEFAULT         no policy: the task's (for a task: "preferred local").
+ *   LOCAL           the allocating CPU's node first, then its fallback list.
+ *   PREFERRED       the first node of the mask first, then its fallback list
+ *                   (an empty mask means LOCAL).
+ *   BIND            only the mask's nodes, nearest to the CPU first; applied
+ *                   to requests whose zone is at least the policy zone (the
+ *                   highest zone type with memory, Movable aside: Normal on
+ *                   x86-64), so GFP_DMA32 requests are not bound there.
+ *   INTERLEAVE      one allocation per node of the mask in turn, continuing
+ *                   after the task's last interleave node (il_prev).
+ *   PREFERRED_MANY  the mask's nodes first (no warning, no reclaim), then any.
+ * Each task has its own interleave position: zpa_set_mempolicy() with
+ * INTERLEAVE restarts it (the next node is the mask's first); an explicit
+ * policy object interleaves from the allocating task's position.
+ *
+ * Validation is Linux's (mpol_new, sanitize_mpol_flags, mpol_set_nodemask):
+ * ZPA_EINVAL for an unknown mode or flag bit, STATIC with RELATIVE,
+ * NUMA_BALANCING without BIND, a mask given to DEFAULT or LOCAL, a node flag
+ * on LOCAL or on PREFERRED with an empty mask, an empty mask for BIND,
+ * INTERLEAVE and PREFERRED_MANY, or a mask that keeps no node once limited
+ * to the task's allowed nodes that have memory (RELATIVE masks are mapped
+ * onto those nodes by position instead).  nodes NULL is the empty mask.
+ */
+/*
+ * A memory policy object, as a VMA carries one (mbind(2)): made with
+ * zpa_mpol_new() against the calling thread's allowed nodes and passed per
+ * allocation to zpa_alloc_pages_mpol().  mode may carry ZPA_MPOL_F_* flags.
+ * Returns 0, ZPA_EINVAL (see above) or ZPA_ENOMEM.  DEFAULT makes no object:
+ * *out is NULL, which zpa_alloc_pages_mpol() reads as "the task's policy", as
+ * a VMA without a policy does.  Objects are read-only once made (any number
+ * of threads may use one) and are not rebound when a cpuset changes.
  */
 struct zpa_mempolicy;
 int zpa_mpol_new(struct zpa_machine *m, int mode, const zpa_nodemask_t *nodes, struct zpa_mempolicy **out);
 void zpa_mpol_free(struct zpa_mempolicy *pol);
 
 /*
- * set_mempolicy()/get_mempolicy() for a task (NULL: the calling thread's).
- * get returns the mode with its flags and the policy's node mask (as given
- * for STATIC/RELATIVE policies).  The task keeps its own copy.
+ * set_mempolicy(2) for a task (NULL: the calling thread's own; another
+ * thread's own task is refused with ZPA_EINVAL, as set_mempolicy only changes
+ * `current`).  The task keeps its own copy; on error its policy is unchanged.
+ * get_mempolicy(2) without flags: *mode gets the mode with its ZPA_MPOL_F_*
+ * flags (DEFAULT when the task has none), *nodes the mask as given for a
+ * flagged policy, else the policy's nodes (empty for DEFAULT and LOCAL).
+ * Either output may be NULL.
  */
 int zpa_set_mempolicy(struct zpa_machine *m, struct zpa_task *task, int mode, const zpa_nodemask_t *nodes);
 int zpa_get_mempolicy(struct zpa_machine *m, struct zpa_task *task, int *mode, zpa_nodemask_t *nodes);
 
-/* alloc_pages_vma()-like: allocate under an explicit policy (NULL: the task's). */
+/*
+ * Allocate 2^order pages under a policy (task NULL: the calling thread's).
+ * pol NULL: alloc_pages(), the task's policy, skipped for __GFP_THISNODE
+ * requests (they go to the local node).  pol given: the decisions Linux's
+ * vma_alloc_folio() makes for a VMA with that policy (no address, so
+ * INTERLEAVE goes by the task's il_prev; __GFP_THISNODE does not skip it,
+ * and warns once with BIND), without adding __GFP_COMP.  Returns the first
+ * PFN or ZPA_PFN_NONE.
+ */
 zpa_pfn_t zpa_alloc_pages_mpol(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp, unsigned order,
 			       const struct zpa_mempolicy *pol);
 
 /*
- * cpusets: the nodes a task may allocate from (default: all), with Linux's
- * __GFP_HARDWALL semantics (a request without it may also use `softwall`,
- * the nodes of the nearest hardwalled ancestor cpuset; default all).  A
- * change rebinds the task's policy (STATIC/RELATIVE rules) and bumps the
- * task's mems_allowed sequence count, so allocations in flight retry.
+ * cpusets: cpuset_change_task_nodemask() for a task (NULL: the calling
+ * thread's; another thread's own task: ZPA_EINVAL).  mems: the nodes the
+ * task may allocate from, a non-empty subset of the nodes with memory
+ * (NULL: the root cpuset, every node, as in a new task).  softwall: the nodes
+ * of the nearest hardwalled ancestor cpuset, a superset of mems (NULL: every
+ * node).  __GFP_HARDWALL requests (GFP_USER and friends) stay in mems;
+ * others may use softwall once mems fall below their watermarks; GFP_ATOMIC
+ * ones ignore the cpuset in the slow path.  The change rebinds the task's
+ * policy (STATIC: given nodes within the new mems; RELATIVE: given nodes
+ * mapped onto them; plain BIND/INTERLEAVE: old mems mapped onto new by
+ * position; PREFERRED/PREFERRED_MANY keep their nodes) and moves the task's
+ * mems_allowed sequence count, so an allocation that was running retries.
+ * Returns 0 or ZPA_EINVAL (nothing changed).
  */
 int zpa_task_set_mems_allowed(struct zpa_machine *m, struct zpa_task *task, const zpa_nodemask_t *mems,
 			      const zpa_nodemask_t *softwall);
+/* The task's mems_allowed (every bit set while never changed).  task NULL: the calling thread's. */
 void zpa_task_get_mems_allowed(const struct zpa_task *task, zpa_nodemask_t *mems);
 
 /* ----- allocation and free ----- */
@@ -415,10 +492,14 @@ uint64_t zpa_total_free(struct zpa_machine *m);
 uint64_t zpa_totalreserve_pages(const struct zpa_machine *m);
 
 /*
- * Print a /proc view in Linux 6.1's layout: "zoneinfo", "buddyinfo",
- * "pagetypeinfo", "vmstat".  Writes at most size bytes (NUL-terminated) and
- * returns the full length like snprintf, or ZPA_ENOENT for an unknown view.
- * Takes each zone lock in turn (a consistent view per zone).
+ * Print a view in Linux 6.1's layout: "zoneinfo", "buddyinfo",
+ * "pagetypeinfo", "vmstat" (/proc), "zonelists" (the boot log's "Fallback
+ * order for Node N" lines, then each node's zonelists), "numastat"
+ * (numastat(8)) and "node/N/numastat" (sysfs), "extfrag_index" and
+ * "unusable_index" (debugfs).  Writes at most size bytes (NUL-terminated)
+ * and returns the full length like snprintf; ZPA_ENOENT for an unknown view,
+ * ZPA_EINVAL for NULL arguments (buf may be NULL when size is 0).  Takes the
+ * pageset locks, then each zone lock in turn (a consistent view per zone).
  */
 long zpa_show(struct zpa_machine *m, const char *view, char *buf, size_t size);
 
@@ -436,4 +517,10 @@ int zpa_check(struct zpa_machine *m, char *report, size_t size);
 #ifdef __cplusplus
 }
 #endif
+
+/* Anti-fragmentation: contiguous ranges, isolation, CMA, memory hotplug. */
+#include "zpa/contig.h"
+/* Fragmentation metrics and events. */
+#include "zpa/frag.h"
+
 #endif /* ZPA_H */

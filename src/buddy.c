@@ -193,7 +193,13 @@ void __free_one_page(struct zpa_machine *m, struct zone *z, unsigned long pfn, u
 	}
 
 	struct zpa_page *page = pfn_to_page_nid(z->zone_pgdat, pfn);
-	bool tail = to_tail || buddy_merge_likely(m, z, pfn, buddy_pfn, order);
+	bool tail;
+	if (to_tail)
+		tail = true;
+	else if (unlikely(m->cfg.shuffle) && order >= m->max_order - 1)
+		tail = shuffle_pick_tail(m);
+	else
+		tail = !m->cfg.no_merge_to_tail && buddy_merge_likely(m, z, pfn, buddy_pfn, order);
 	add_to_free_list(z, page, order, mt, tail);
 }
 
@@ -324,7 +330,7 @@ static int find_suitable_fallback(const struct zpa_machine *m, const struct free
  * to type mt's lists; count the allocated pages that look movable.  Returns
  * the free pages moved, 0 if the pageblock sticks out of the zone.
  */
-static int move_freepages_block(struct zone *z, unsigned long pfn, unsigned long pageblock_nr_pages, int mt,
+int move_freepages_block(struct zone *z, unsigned long pfn, unsigned long pageblock_nr_pages, int mt,
 				int *num_movable)
 {
 	unsigned long start = pfn & ~(pageblock_nr_pages - 1);
@@ -354,6 +360,90 @@ static int move_freepages_block(struct zone *z, unsigned long pfn, unsigned long
 }
 
 /*
+ * boost_watermark(): a fragmenting fallback raises the zone's watermarks by
+ * a pageblock, up to watermark_boost_factor/10000 of the high watermark (at
+ * least one pageblock), so that kswapd reclaims and compacts before more
+ * mixing happens.  Not for zones smaller than four pageblocks.  Zone lock held.
+ */
+bool boost_watermark(struct zpa_machine *m, struct zone *z)
+{
+	if (!m->t.watermark_boost_factor)
+		return false;
+	if (m->pageblock_nr_pages * 4 > z->managed_pages)
+		return false;
+	unsigned long max_boost = (unsigned long)((uint64_t)READ_ONCE(z->_watermark[WMARK_HIGH]) *
+						   (uint64_t)m->t.watermark_boost_factor / 10000);
+	if (!max_boost)
+		return false;
+	if (max_boost < m->pageblock_nr_pages)
+		max_boost = m->pageblock_nr_pages;
+	unsigned long boost = READ_ONCE(z->watermark_boost) + m->pageblock_nr_pages;
+	WRITE_ONCE(z->watermark_boost, boost < max_boost ? boost : max_boost);
+	return true;
+}
+
+/*
+ * reserve_highatomic_pageblock(): after a high-order atomic allocation, keep
+ * its pageblock for such requests (MIGRATE_HIGHATOMIC), up to about 1% of
+ * the zone plus one pageblock.  Only pageblocks of a mergeable type qualify.
+ */
+void reserve_highatomic_pageblock(struct zpa_machine *m, struct zone *z, unsigned long pfn)
+{
+	unsigned long max_managed = z->managed_pages / 100 + m->pageblock_nr_pages;
+	int moved;
+	if (READ_ONCE(z->nr_reserved_highatomic) >= max_managed)
+		return;
+	zpa_spin_lock(&z->lock);
+	if (z->nr_reserved_highatomic < max_managed) {
+		int mt = get_pageblock_migratetype(z, pfn);
+		if (migratetype_is_mergeable(mt)) {
+			WRITE_ONCE(z->nr_reserved_highatomic, z->nr_reserved_highatomic + m->pageblock_nr_pages);
+			set_pageblock_migratetype(z, pfn, ZPA_MIGRATE_HIGHATOMIC);
+			move_freepages_block(z, pfn, m->pageblock_nr_pages, ZPA_MIGRATE_HIGHATOMIC, &moved);
+		}
+	}
+	zpa_spin_unlock(&z->lock);
+}
+
+/*
+ * unreserve_highatomic_pageblock(): under memory pressure give one reserved
+ * pageblock back to the requester's type (always, when force; else only
+ * zones holding more than one reserved pageblock).  True if free pages moved.
+ */
+bool unreserve_highatomic_pageblock(struct zpa_machine *m, const struct alloc_context *ac, bool force)
+{
+	for (struct zoneref *zr = ac->zonelist->zonerefs; zr->zone; zr++) {
+		struct zone *z = zr->zone;
+		if (zr->zone_idx > ac->highest_zoneidx || !zpa_node_isset(ac->nodemask, z->zone_pgdat->node_id))
+			continue;
+		if (!force && READ_ONCE(z->nr_reserved_highatomic) <= m->pageblock_nr_pages)
+			continue;
+		zpa_spin_lock(&z->lock);
+		for (unsigned order = 0; order < m->max_order; order++) {
+			struct zpa_page *page = get_page_from_free_area(z, &z->free_area[order], ZPA_MIGRATE_HIGHATOMIC);
+			if (!page)
+				continue;
+			unsigned long pfn = page_to_pfn(z, page);
+			/* A block taken from the reserve for another type may still sit
+			 * on the list; only a reserved pageblock lowers the count. */
+			if (get_pageblock_migratetype(z, pfn) == ZPA_MIGRATE_HIGHATOMIC) {
+				unsigned long n = z->nr_reserved_highatomic;
+				WRITE_ONCE(z->nr_reserved_highatomic, n - (n < m->pageblock_nr_pages ? n : m->pageblock_nr_pages));
+			}
+			set_pageblock_migratetype(z, pfn, ac->migratetype);
+			int movable;
+			int moved = move_freepages_block(z, pfn, m->pageblock_nr_pages, ac->migratetype, &movable);
+			if (moved) {
+				zpa_spin_unlock(&z->lock);
+				return true;
+			}
+		}
+		zpa_spin_unlock(&z->lock);
+	}
+	return false;
+}
+
+/*
  * steal_suitable_fallback(): having picked a free block of another type,
  * decide whether its whole pageblock changes owner: it does when at least
  * half of the pageblock is free or already used by compatible pages.
@@ -374,8 +464,10 @@ static void steal_suitable_fallback(struct zpa_machine *m, struct zone *z, struc
 			set_pageblock_migratetype(z, pfn + i * m->pageblock_nr_pages, start_type);
 		goto single_page;
 	}
-	/* Watermark boosting on fragmenting fallbacks arrives with the
-	 * anti-fragmentation work (boost_watermark); nothing to do here yet. */
+	/* A fallback that will mix pageblock types: ask kswapd (via the boost)
+	 * to free memory so the next request need not fragment. */
+	if (boost_watermark(m, z) && (alloc_flags & ALLOC_KSWAPD))
+		WRITE_ONCE(z->flags, z->flags | ZONE_BOOSTED_WATERMARK);
 	if (!whole_block)
 		goto single_page;
 
@@ -438,21 +530,33 @@ find_smallest:
 do_steal:;
 	struct zpa_page *page = get_page_from_free_area(z, area, fallback_mt);
 	steal_suitable_fallback(m, z, page, alloc_flags, start_mt, can_steal);
+	unsigned long pfn = page_to_pfn(z, page);
+	trace_mm_page_alloc_extfrag(m, z, pfn, order, (unsigned)current_order, start_mt, fallback_mt,
+				    get_pageblock_migratetype(z, pfn) == start_mt);
 	z->nr_fallback++;
 	return true;
 }
 
 /*
  * __rmqueue(): a block of the wanted type, borrowing from other types when
- * none is free.  (CMA areas come with the anti-fragmentation work; Debian's
- * kernel, zpa's reference, is built without CMA.)  Zone lock held.
+ * none is free.  A request allowed CMA (ALLOC_CMA) takes CMA blocks first
+ * while free CMA pages are over half the zone's free pages, and before
+ * borrowing from other types (Linux 6.1; see cma.c).  Zone lock held.
  */
 struct zpa_page *__rmqueue(struct zpa_machine *m, struct zone *z, unsigned order, int mt, unsigned alloc_flags)
 {
 	struct zpa_page *page;
+	/* CMA (cma.c): balance movable requests between CMA and the rest. */
+	if (unlikely(m->has_cma) && rmqueue_cma_first(z, alloc_flags)) {
+		page = __rmqueue_cma_fallback(z, order);
+		if (page)
+			return page;
+	}
 	for (;;) {
 		page = __rmqueue_smallest(z, order, mt);
 		if (likely(page))
+			return page;
+		if (unlikely(m->has_cma) && (alloc_flags & ALLOC_CMA) && (page = __rmqueue_cma_fallback(z, order)))
 			return page;
 		if (!__rmqueue_fallback(m, z, order, mt, alloc_flags))
 			return NULL;

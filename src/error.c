@@ -31,6 +31,7 @@ const char *zpa_strerror(int err)
 	case ZPA_EPARSE: return "malformed input";
 	case ZPA_EIO: return "cannot read file";
 	case ZPA_ECORRUPT: return "allocator state inconsistent";
+	case ZPA_EBUSY: return "pages in use or range busy";
 	default: return "unknown error";
 	}
 }

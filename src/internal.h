@@ -129,7 +129,7 @@ ZPA_HIDDEN void calculate_totalreserve_pages(struct zpa_machine *m);
 ZPA_HIDDEN unsigned long nr_free_buffer_pages(const struct zpa_machine *m);
 static inline unsigned long wmark_pages(const struct zone *z, int i)
 {
-	return z->_watermark[i] + z->watermark_boost;
+	return READ_ONCE(z->_watermark[i]) + READ_ONCE(z->watermark_boost);
 }
 static inline unsigned long min_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_MIN); }
 static inline unsigned long low_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_LOW); }
@@ -152,6 +152,12 @@ ZPA_HIDDEN struct zpa_page *__rmqueue_smallest(struct zone *z, unsigned order, i
 ZPA_HIDDEN struct zpa_page *__rmqueue(struct zpa_machine *m, struct zone *z, unsigned order, int mt,
 				      unsigned alloc_flags);
 ZPA_HIDDEN int __rmqueue_smallest_bulk(struct zone *z, unsigned order, int mt, int count, struct zpa_page **out);
+/* move_freepages_block(): every free block of pfn's pageblock to type mt; returns pages moved. */
+ZPA_HIDDEN int move_freepages_block(struct zone *z, unsigned long pfn, unsigned long pageblock_nr_pages, int mt,
+				    int *num_movable);
+ZPA_HIDDEN bool boost_watermark(struct zpa_machine *m, struct zone *z);
+ZPA_HIDDEN void reserve_highatomic_pageblock(struct zpa_machine *m, struct zone *z, unsigned long pfn);
+ZPA_HIDDEN bool unreserve_highatomic_pageblock(struct zpa_machine *m, const struct alloc_context *ac, bool force);
 ZPA_HIDDEN void __free_one_page(struct zpa_machine *m, struct zone *z, unsigned long pfn,
 				unsigned order, int mt, bool to_tail);
 static inline uint32_t page_index(const struct zone *z, const struct zpa_page *p)
@@ -233,11 +239,162 @@ ZPA_HIDDEN bool __zone_watermark_ok(const struct zpa_machine *m, struct zone *z,
 				    long free_pages);
 ZPA_HIDDEN void count_vm_event(struct zpa_machine *m, enum vm_event_item item, unsigned long n);
 
+/* ---- mempolicy.c: memory policies and cpusets (with their page_alloc.c side) ---- */
+/* Every node: a new task's mems_allowed (Linux's init task: nodes_setall). */
+#define NODE_MASK_ALL { .bits = { [0 ... (ZPA_MAX_NODES + 63) / 64 - 1] = ~0ull } }
+/* Mode flags a caller may pass (Linux's MPOL_MODE_FLAGS), and internal ones. */
+#define MPOL_MODE_FLAGS (ZPA_MPOL_F_STATIC_NODES | ZPA_MPOL_F_RELATIVE_NODES | ZPA_MPOL_F_NUMA_BALANCING)
+#define MPOL_F_MOF   (1 << 3)  /* migrate on fault (set with NUMA_BALANCING; no effect here) */
+#define MPOL_F_MORON (1 << 4)  /* migrate on protnone reference (likewise) */
+
+static inline bool nodes_intersects(const zpa_nodemask_t *a, const zpa_nodemask_t *b)
+{
+	for (unsigned i = 0; i < sizeof a->bits / sizeof a->bits[0]; i++)
+		if (a->bits[i] & b->bits[i])
+			return true;
+	return false;
+}
+
+/*
+ * alloc_pages(): a policy-driven allocation for task (Linux's alloc_pages()
+ * when pol is NULL: the task's policy unless __GFP_THISNODE; with pol, the
+ * decisions vma_alloc_folio() makes for a VMA carrying pol).
+ */
+ZPA_HIDDEN zpa_pfn_t alloc_pages_policy(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp,
+					unsigned order, const struct zpa_mempolicy *pol);
+
+/*
+ * cpusets (include/linux/cpuset.h, kernel/cgroup/cpuset.c).  t->cpuset_active
+ * plays cpusets_enabled(): the allocator looks at mems_allowed only when it
+ * lacks a node with memory.  Nodes are < ZPA_MAX_NODES.
+ */
+/* __cpuset_node_allowed(): in mems_allowed, or (no __GFP_HARDWALL) in the softwall ancestor's nodes. */
+static inline bool __cpuset_node_allowed(const struct zpa_task *t, int nid, zpa_gfp_t gfp)
+{
+	if (zpa_nodemask_test(&t->mems_allowed, nid))
+		return true;
+	if (gfp & ZPA___GFP_HARDWALL)
+		return false;
+	return zpa_nodemask_test(&t->mems_softwall, nid);
+}
+/* cpuset_nodemask_valid_mems_allowed(): does nodes meet mems_allowed? */
+static inline bool cpuset_nodemask_valid_mems_allowed(const struct zpa_task *t, const zpa_nodemask_t *nodes)
+{
+	return nodes_intersects(nodes, &t->mems_allowed);
+}
+/* read_mems_allowed_begin(): a cookie (waits out a change in progress). */
+static inline unsigned read_mems_allowed_begin(struct zpa_task *t)
+{
+	unsigned seq;
+	while ((seq = atomic_load_explicit(&t->mems_allowed_seq, memory_order_acquire)) & 1)
+		zpa_port_cpu_relax();
+	return seq;
+}
+/*
+ * read_mems_allowed_retry(): did mems_allowed change since the cookie was
+ * taken?  (An RMW of +0, so that the reads before it stay before it; no
+ * fence, which ThreadSanitizer cannot follow.  Slow path only.)
+ */
+static inline bool read_mems_allowed_retry(struct zpa_task *t, unsigned seq)
+{
+	return atomic_fetch_add_explicit(&t->mems_allowed_seq, 0, memory_order_acq_rel) != seq;
+}
+
+/* Defined in page_alloc.c for mempolicy.c: */
+/*
+ * __alloc_pages(): zpa__alloc_pages() (task already resolved) that also tells
+ * which zone served the request (*zone_out, may be NULL; untouched on failure).
+ */
+ZPA_HIDDEN zpa_pfn_t __alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp, unsigned order,
+				   int preferred_nid, const zpa_nodemask_t *nodemask, struct zone **zone_out);
+/*
+ * prepare_alloc_pages(): fill ac for a request and apply the task's cpuset:
+ * *alloc_gfp gains __GFP_HARDWALL, and ac->nodemask becomes mems_allowed
+ * when the caller gave none, else *alloc_flags gains ALLOC_CPUSET.
+ * *alloc_flags also gains ALLOC_CMA for movable requests.
+ */
+ZPA_HIDDEN bool prepare_alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp, int preferred_nid,
+				    const zpa_nodemask_t *nodemask, struct alloc_context *ac, zpa_gfp_t *alloc_gfp,
+				    unsigned *alloc_flags);
+
+/*
+ * Test hook: fn(m, task, site, arg) runs at these points of every allocation
+ * that gets there (fn NULL: none).  Tests use it to change a task's cpuset
+ * "mid-allocation" deterministically.  Not thread-safe to change while the
+ * machine allocates.
+ */
+enum alloc_test_site {
+	ALLOC_HOOK_BEFORE_SLOWPATH, /* the fast path failed; the slow path is next */
+	ALLOC_HOOK_NOPAGE,          /* the slow path is about to give up (before its cpuset retry check) */
+};
+typedef void (*zpa_alloc_test_hook_fn)(struct zpa_machine *m, struct zpa_task *task, int site, void *arg);
+ZPA_HIDDEN void zpa_set_alloc_test_hook(struct zpa_machine *m, zpa_alloc_test_hook_fn fn, void *arg);
+
 /* ---- machine_file.c: text helpers shared with snapshot.c ---- */
 /* A size: decimal or 0x hex with an optional K/M/G/T suffix; 0 or ZPA_EPARSE. */
 ZPA_HIDDEN int zpa_parse_size(const char *s, const char **endp, uint64_t *out);
 /* A CPU list as sysfs prints it ("0-3,5"): sets bits; 0 or ZPA_EPARSE. */
 ZPA_HIDDEN int zpa_parse_cpulist(const char *s, uint64_t *bits, unsigned nbits);
+
+/* ---- shuffle.c: free-list randomisation (page_alloc.shuffle) ---- */
+ZPA_HIDDEN void shuffle_free_memory(struct zpa_machine *m);
+ZPA_HIDDEN bool shuffle_pick_tail(struct zpa_machine *m);
+
+/* ---- vmscan.c: kswapd ---- */
+ZPA_HIDDEN void wakeup_kswapd(struct zpa_machine *m, struct zone *z, zpa_gfp_t gfp, unsigned order,
+			      int highest_zoneidx);
+
+/* ---- fragmentation.c: fragmentation metrics and the extfrag event ---- */
+/* Linux's struct contig_page_info: see zpa/frag.h. */
+struct contig_page_info {
+	unsigned long free_pages;
+	unsigned long free_blocks_total;
+	unsigned long free_blocks_suitable;
+};
+/* fill_contig_page_info(): count z's free blocks for suitable_order.  Zone lock held. */
+ZPA_HIDDEN void fill_contig_page_info(const struct zone *z, unsigned suitable_order, struct contig_page_info *info);
+/* __fragmentation_index(): thousandths (see zpa/frag.h); order < max_order. */
+ZPA_HIDDEN int __fragmentation_index(unsigned order, const struct contig_page_info *info);
+/* unusable_free_index(): thousandths, 0..1000. */
+ZPA_HIDDEN int unusable_free_index(unsigned order, const struct contig_page_info *info);
+/*
+ * trace_mm_page_alloc_extfrag(): __rmqueue_fallback() took the free block
+ * at pfn, of order fallback_order, from fallback_mt's list for a request of
+ * alloc_order and alloc_mt.  Call it after steal_suitable_fallback(), with
+ * change_ownership = (alloc_mt == the pageblock's migratetype now), as
+ * Linux's tracepoint reads it.  Counts the zpa_extfrag* events and calls the
+ * trace hook.  Zone lock held.
+ */
+ZPA_HIDDEN void trace_mm_page_alloc_extfrag(struct zpa_machine *m, struct zone *z, unsigned long pfn,
+					    unsigned alloc_order, unsigned fallback_order, int alloc_mt,
+					    int fallback_mt, bool change_ownership);
+
+/* ---- isolate.c/cma.c: isolation, contiguous ranges, CMA, memory hotplug ---- */
+/*
+ * Called by zpa_machine_create() once the boot memory is in the buddy lists
+ * and before the watermarks are computed (Linux's core_initcall
+ * cma_init_reserved_areas()): checks the config's CMA areas and frees their
+ * pages as MIGRATE_CMA pageblocks.  Returns 0 or ZPA_EINVAL/ZPA_ENOMEM.
+ */
+ZPA_HIDDEN int cma_init_reserved_areas(struct zpa_machine *m);
+/* Free what cma_init_reserved_areas() allocated (machine teardown). */
+ZPA_HIDDEN void cma_free_areas(struct zpa_machine *m);
+/* Whether pfn lies in a CMA area of the config: boot leaves it reserved (memblock_reserve). */
+ZPA_HIDDEN bool cma_area_pfn(const struct zpa_machine *m, unsigned long pfn);
+/* __rmqueue_cma_fallback(): the smallest free CMA block for a request allowed CMA.  Zone lock held. */
+ZPA_HIDDEN struct zpa_page *__rmqueue_cma_fallback(struct zone *z, unsigned order);
+/*
+ * __rmqueue()'s balance rule (Linux 6.1): a request that may use CMA takes
+ * CMA pages first while free CMA pages are more than half the zone's.
+ */
+static inline bool rmqueue_cma_first(const struct zone *z, unsigned alloc_flags)
+{
+	return (alloc_flags & ALLOC_CMA) &&
+	       zone_page_state(z, NR_FREE_CMA_PAGES) > zone_page_state(z, NR_FREE_PAGES) / 2;
+}
+/* alloc_contig_range() for cma.c: the caller holds no zone lock. */
+ZPA_HIDDEN int alloc_contig_range(struct zpa_machine *m, unsigned long start, unsigned long end, int migratetype,
+				  zpa_gfp_t gfp);
 
 /* ---- vmstat.c: /proc views ---- */
 ZPA_HIDDEN const char *zone_stat_name(enum zone_stat_item i);

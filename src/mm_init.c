@@ -543,7 +543,7 @@ static int init_node(struct zpa_machine *m, struct layout *l, int nid)
 		bool in_run = false;
 		for (unsigned long pfn = z->zone_start_pfn; pfn <= end; pfn++) {
 			bool ok = pfn < end && !(pfn_to_page_nid(pgdat, pfn)->flags & PG_hole) &&
-				  !pfn_is_reserved(l, pfn);
+				  !pfn_is_reserved(l, pfn) && !cma_area_pfn(m, pfn);
 			if (ok && !in_run) {
 				run = pfn;
 				in_run = true;
@@ -559,6 +559,7 @@ static int init_node(struct zpa_machine *m, struct layout *l, int nid)
 static void free_machine(struct zpa_machine *m)
 {
 	pcp_destroy(m);
+	cma_free_areas(m);
 	for (unsigned n = 0; n < ZPA_MAX_NODES; n++) {
 		pg_data_t *pgdat = m->nodes[n];
 		if (!pgdat)
@@ -590,7 +591,7 @@ static void init_tunables(struct zpa_machine *m)
 	m->t.percpu_pagelist_high_fraction =
 		cfg->percpu_pagelist_high_fraction >= 0 ? cfg->percpu_pagelist_high_fraction : 0;
 	m->t.thp_enabled = cfg->thp_enabled;
-	m->t.page_group_by_mobility_disabled = 0;
+	m->t.page_group_by_mobility_disabled = cfg->page_group_by_mobility_disabled;
 }
 
 int zpa_machine_create(const struct zpa_machine_config *cfg, struct zpa_machine **out)
@@ -672,7 +673,14 @@ int zpa_machine_create(const struct zpa_machine_config *cfg, struct zpa_machine 
 		if (err)
 			goto fail;
 	}
+	m->zonelist_cpus_known = cfg->zonelists_with_cpus;
 	build_all_zonelists(m);
+	m->zonelist_cpus_known = true; /* later rebuilds (hotplug) see the CPUs */
+	if (m->cfg.shuffle)
+		shuffle_free_memory(m);
+	err = cma_init_reserved_areas(m); /* core_initcall: CMA pageblocks, before the watermarks */
+	if (err)
+		goto fail;
 	init_per_zone_wmark_min(m);
 	err = pcp_init(m);
 	if (err)
@@ -696,7 +704,8 @@ void zpa_machine_destroy(struct zpa_machine *m)
  * find_next_best_node(): the nearest node not yet used, for node's fallback
  * list.  The node itself comes first.  Among the others: smaller distance
  * wins; at equal distance a node numbered below `node` loses by one, a node
- * with CPUs loses by PENALTY_FOR_NODE_WITH_CPUS (1), and the scaled sum is
+ * with CPUs loses by PENALTY_FOR_NODE_WITH_CPUS (1) -- except in the boot
+ * build, when no CPU is in a node's cpumask yet -- and the scaled sum is
  * broken by node_load, which spreads fallback traffic: each node that starts
  * a new distance group in some list becomes less preferred for the next.
  * Only nodes with memory take part.  Linux 6.1's weights, MAX_NUMNODES 1024.
@@ -730,6 +739,8 @@ static int find_next_best_node(const struct zpa_machine *m, int node, bool *used
 	return best;
 }
 
+static void build_all_zonelists_locked(struct zpa_machine *m);
+
 /* build_zonerefs_node(): a node's populated zones, highest index first. */
 static unsigned build_zonerefs_node(const struct zpa_machine *m, pg_data_t *pgdat, struct zoneref *zr)
 {
@@ -752,11 +763,19 @@ static unsigned build_zonerefs_node(const struct zpa_machine *m, pg_data_t *pgda
  */
 void build_all_zonelists(struct zpa_machine *m)
 {
+	atomic_fetch_add_explicit(&m->zonelist_update_seq, 1, memory_order_acq_rel);
+	build_all_zonelists_locked(m);
+	atomic_fetch_add_explicit(&m->zonelist_update_seq, 1, memory_order_acq_rel);
+}
+
+static void build_all_zonelists_locked(struct zpa_machine *m)
+{
 	int node_load[ZPA_MAX_NODES] = { 0 };
 	bool has_cpus[ZPA_MAX_NODES] = { false }, has_mem[ZPA_MAX_NODES] = { false };
 	atomic_fetch_add(&m->fast_gen, 1);
-	for (unsigned c = 0; c < m->cfg.nr_cpus; c++)
-		has_cpus[m->cfg.cpu_node[c]] = true;
+	if (m->zonelist_cpus_known)
+		for (unsigned c = 0; c < m->cfg.nr_cpus; c++)
+			has_cpus[m->cfg.cpu_node[c]] = true;
 	for (unsigned n = 0; n < m->nr_nodes; n++)
 		has_mem[n] = m->nodes[n]->node_present_pages > 0;
 
@@ -774,8 +793,10 @@ void build_all_zonelists(struct zpa_machine *m)
 		}
 		for (int k = 0; k < MAX_ZONELISTS; k++) {
 			struct zonelist *zl = &pgdat->node_zonelists[k];
-			zpa_port_free(zl->zonerefs);
-			zl->zonerefs = zpa_port_zalloc((m->nr_nodes * ZPA_NR_ZONE_TYPES + 1) * sizeof(struct zoneref));
+			/* Sized for every zone once, then rebuilt in place: allocations
+			 * may be walking it (they retry on zonelist_update_seq). */
+			if (!zl->zonerefs)
+				zl->zonerefs = zpa_port_zalloc((m->nr_nodes * ZPA_NR_ZONE_TYPES + 1) * sizeof(struct zoneref));
 			zl->nr = 0;
 			if (k == ZONELIST_FALLBACK)
 				for (unsigned i = 0; i < pgdat->nr_fallback; i++)

@@ -3,15 +3,22 @@
  * rmqueue(), prep_new_page() and the free path, following Linux 6.1.
  *
  * Allocation:
+ *   alloc_pages (zpa_alloc_pages, zpa_alloc_pages_mpol; mempolicy.c)
+ *     -> the task's memory policy picks the preferred node and nodemask
  *   __alloc_pages
  *     -> order and GFP checks, gfp_allowed_mask, the task's NOIO/NOFS scope
- *     -> prepare_alloc_pages: highest zone index, zonelist, migratetype
+ *     -> prepare_alloc_pages: highest zone index, zonelist, migratetype; with
+ *          a cpuset, __GFP_HARDWALL for the first pass and either the cpuset's
+ *          nodes as the nodemask or ALLOC_CPUSET
  *     -> get_page_from_freelist at the LOW watermark (+ ALLOC_NOFRAGMENT)
- *          walks the zonelist; __zone_watermark_ok with lowmem_reserve;
- *          rmqueue -> __rmqueue (buddy.c) -> prep_new_page
- *     -> __alloc_pages_slowpath: gfp_to_alloc_flags (MIN watermark with the
- *          ALLOC_MIN_RESERVE / ALLOC_NON_BLOCK / ALLOC_HIGHATOMIC reserves),
- *          then the PF_MEMALLOC/__GFP_MEMALLOC no-watermark attempt.
+ *          walks the zonelist (nodemask, cpuset); __zone_watermark_ok with
+ *          lowmem_reserve; rmqueue -> __rmqueue (buddy.c) -> prep_new_page
+ *     -> __alloc_pages_slowpath, with the caller's gfp and nodemask, under a
+ *          mems_allowed cookie: gfp_to_alloc_flags (MIN watermark with the
+ *          ALLOC_MIN_RESERVE / ALLOC_NON_BLOCK / ALLOC_HIGHATOMIC reserves,
+ *          ALLOC_CPUSET unless non-blocking __GFP_HIGH), then the
+ *          PF_MEMALLOC/__GFP_MEMALLOC no-watermark attempt; a cpuset change
+ *          seen before giving up (check_retry_cpuset) starts it again.
  * Free:
  *   __free_pages -> reference drop -> free_pages_prepare checks (bad_page)
  *     -> __free_one_page (buddy.c) under the zone lock.
@@ -26,7 +33,10 @@
 
 /* ---- tasks ---- */
 
-static __thread struct zpa_task thread_task __attribute__((tls_model("initial-exec"))) = { .cpu = -1, .flags = 0, .is_thread_default = true };
+static __thread struct zpa_task thread_task __attribute__((tls_model("initial-exec"))) = {
+	.cpu = -1, .flags = 0, .is_thread_default = true,
+	.mems_allowed = NODE_MASK_ALL, .mems_softwall = NODE_MASK_ALL,
+};
 
 struct zpa_task *zpa_task_current(void)
 {
@@ -35,9 +45,13 @@ struct zpa_task *zpa_task_current(void)
 
 struct zpa_task *zpa_task_create(void)
 {
+	static const zpa_nodemask_t all = NODE_MASK_ALL;
 	struct zpa_task *t = zpa_port_zalloc(sizeof(*t));
-	if (t)
+	if (t) {
 		t->cpu = -1;
+		t->mems_allowed = all;
+		t->mems_softwall = all;
+	}
 	return t;
 }
 
@@ -133,7 +147,7 @@ bool __zone_watermark_ok(const struct zpa_machine *m, struct zone *z, unsigned o
 		if (alloc_flags & ALLOC_OOM)
 			min -= min / 2;
 	}
-	if (free_pages <= min + z->lowmem_reserve[highest_zoneidx])
+	if (free_pages <= min + READ_ONCE(z->lowmem_reserve[highest_zoneidx]))
 		return false;
 	if (!order)
 		return true;
@@ -173,14 +187,14 @@ bool zone_watermark_fast(const struct zpa_machine *m, struct zone *z, unsigned o
 		long usable = free_pages;
 		long reserved = zone_watermark_unusable_free(z, 0, alloc_flags);
 		usable -= usable < reserved ? usable : reserved;
-		if (usable > (long)mark + z->lowmem_reserve[highest_zoneidx])
+		if (usable > (long)mark + READ_ONCE(z->lowmem_reserve[highest_zoneidx]))
 			return true;
 	}
 	if (__zone_watermark_ok(m, z, order, mark, highest_zoneidx, alloc_flags, free_pages))
 		return true;
-	if (unlikely(!order && (gfp & ZPA___GFP_ATOMIC) && z->watermark_boost &&
+	if (unlikely(!order && (gfp & ZPA___GFP_ATOMIC) && READ_ONCE(z->watermark_boost) &&
 		     (alloc_flags & ALLOC_WMARK_MASK) == WMARK_MIN))
-		return __zone_watermark_ok(m, z, order, z->_watermark[WMARK_MIN], highest_zoneidx, alloc_flags,
+		return __zone_watermark_ok(m, z, order, READ_ONCE(z->_watermark[WMARK_MIN]), highest_zoneidx, alloc_flags,
 					   free_pages);
 	return false;
 }
@@ -288,6 +302,9 @@ static struct zpa_page *rmqueue(struct zpa_machine *m, const struct alloc_contex
 		zone_count_alloc(m, ps, preferred, z, order);
 	}
 	prep_new_page(m, z, page, order, gfp, ac->migratetype);
+	/* A fragmenting fallback boosted the watermark: let kswapd work on it. */
+	if (unlikely(READ_ONCE(z->flags) & ZONE_BOOSTED_WATERMARK))
+		wakeup_kswapd(m, z, 0, 0, z->idx);
 	return page;
 }
 
@@ -310,9 +327,11 @@ static unsigned alloc_flags_nofragment(const struct zpa_machine *m, struct zone 
 
 /*
  * get_page_from_freelist(): walk the zonelist from the preferred zone and take
- * pages from the first zone whose watermark allows it.  With ALLOC_NOFRAGMENT
- * the walk stops at the first remote node (fragmenting locally is better than
- * going remote) and, failing everywhere, repeats without the flag.
+ * pages from the first zone whose watermark allows it.  Zones outside the
+ * nodemask are skipped, and with ALLOC_CPUSET those the task's cpuset does not
+ * allow for gfp (__cpuset_node_allowed).  With ALLOC_NOFRAGMENT the walk stops
+ * at the first remote node (fragmenting locally is better than going remote)
+ * and, failing everywhere, repeats without the flag.
  */
 static struct zpa_page *get_page_from_freelist(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order,
 					       unsigned alloc_flags, const struct alloc_context *ac,
@@ -324,7 +343,9 @@ retry:
 	for (struct zoneref *zr = next_zones_zonelist(ac->preferred_zoneref, ac->highest_zoneidx, ac->nodemask);
 	     zr->zone; zr = next_zones_zonelist(zr + 1, ac->highest_zoneidx, ac->nodemask)) {
 		struct zone *z = zr->zone;
-		/* cpuset checks arrive with the NUMA policies (ALLOC_CPUSET). */
+		if (unlikely(ac->task->cpuset_active && (alloc_flags & ALLOC_CPUSET)) &&
+		    !__cpuset_node_allowed(ac->task, z->zone_pgdat->node_id, gfp))
+			continue;
 		if (no_fallback && m->nr_nodes > 1 && z != ac->preferred_zoneref->zone) {
 			if (z->zone_pgdat->node_id != ac->preferred_zoneref->zone->zone_pgdat->node_id) {
 				alloc_flags &= ~ALLOC_NOFRAGMENT;
@@ -338,7 +359,9 @@ retry:
 		}
 		struct zpa_page *page = rmqueue(m, ac, z, order, gfp, alloc_flags);
 		if (page) {
-			/* reserve_highatomic_pageblock() arrives with anti-fragmentation. */
+			/* A high-order atomic request keeps its pageblock for the next one. */
+			if (unlikely(alloc_flags & ALLOC_HIGHATOMIC))
+				reserve_highatomic_pageblock(m, z, page_to_pfn(z, page));
 			*zone_out = z;
 			return page;
 		}
@@ -362,12 +385,57 @@ static unsigned gfp_pfmemalloc_flags(zpa_gfp_t gfp, const struct zpa_task *task)
 	return 0;
 }
 
+/* The test hook (internal.h): tests only. */
+void zpa_set_alloc_test_hook(struct zpa_machine *m, zpa_alloc_test_hook_fn fn, void *arg)
+{
+	m->alloc_test_hook_arg = arg;
+	m->alloc_test_hook = fn;
+}
+
+static inline void alloc_test_hook(struct zpa_machine *m, struct zpa_task *task, int site)
+{
+	if (unlikely(m->alloc_test_hook))
+		m->alloc_test_hook(m, task, site, m->alloc_test_hook_arg);
+}
+
+/*
+ * check_retry_cpuset(): should a failing slow path start again?  Yes when a
+ * cpuset change left the nodemask (a BIND policy's nodes) outside
+ * mems_allowed - then without the nodemask - or when mems_allowed changed
+ * since the cookie was read.
+ */
+static bool check_retry_cpuset(unsigned cookie, struct alloc_context *ac)
+{
+	if (ac->task->cpuset_active && ac->nodemask && !cpuset_nodemask_valid_mems_allowed(ac->task, ac->nodemask)) {
+		ac->nodemask = NULL;
+		return true;
+	}
+	return read_mems_allowed_retry(ac->task, cookie);
+}
+
+/* wake_all_kswapds(): wake the kswapd of every node the request may use, once each. */
+static void wake_all_kswapds(struct zpa_machine *m, const struct alloc_context *ac)
+{
+	pg_data_t *last = NULL;
+	for (struct zoneref *zr = ac->zonelist->zonerefs; zr->zone; zr++) {
+		if (zr->zone_idx > ac->highest_zoneidx || !zpa_node_isset(ac->nodemask, zr->zone->zone_pgdat->node_id))
+			continue;
+		if (zr->zone->zone_pgdat != last) {
+			last = zr->zone->zone_pgdat;
+			wakeup_kswapd(m, zr->zone, 0, 0, ac->highest_zoneidx);
+		}
+	}
+}
+
 /*
  * __alloc_pages_slowpath(): what zpa does when the low watermark stops the
- * fast path.  Implemented so far, in Linux's order: recompute alloc_flags with
- * gfp_to_alloc_flags() (min watermark, __GFP_HIGH/atomic reserves), retry
- * from the first eligible zone; then, for PF_MEMALLOC tasks and
- * __GFP_MEMALLOC, retry ignoring watermarks.  Not yet: waking kswapd, direct
+ * fast path.  Implemented so far, in Linux's order: read the cpuset cookie;
+ * recompute alloc_flags with gfp_to_alloc_flags() (min watermark,
+ * __GFP_HIGH/atomic reserves, ALLOC_CPUSET unless non-blocking __GFP_HIGH);
+ * retry from the first eligible zone; restart if the cpuset changed; then
+ * retry with the PF_MEMALLOC/__GFP_MEMALLOC reserves, without the nodemask
+ * when the request may ignore the cpuset or has reserves; before giving up,
+ * restart once more if the cpuset changed.  Not yet: waking kswapd, direct
  * compaction and reclaim, the retry heuristics, OOM and the __GFP_NOFAIL loop
  * (a __GFP_NOFAIL request that cannot be met fails with a warning).
  */
@@ -375,32 +443,70 @@ static struct zpa_page *__alloc_pages_slowpath(struct zpa_machine *m, zpa_gfp_t 
 					       struct alloc_context *ac, struct zone **zone_out)
 {
 	struct zpa_page *page;
+	unsigned alloc_flags, cookie;
+	bool drained = false;
 
 	/* An atomic request that may sleep is not atomic: Linux warns (done by
 	 * gfp_check() on entry) and drops __GFP_ATOMIC here. */
 	if ((gfp & (ZPA___GFP_ATOMIC | ZPA___GFP_DIRECT_RECLAIM)) == (ZPA___GFP_ATOMIC | ZPA___GFP_DIRECT_RECLAIM))
 		gfp &= ~ZPA___GFP_ATOMIC;
-	unsigned alloc_flags = gfp_to_alloc_flags(gfp, order);
-
+	unsigned zl_seq;
+restart:
+	zl_seq = atomic_load_explicit(&m->zonelist_update_seq, memory_order_acquire);
+	cookie = read_mems_allowed_begin(ac->task);
+	alloc_flags = gfp_to_alloc_flags(gfp, order);
 	if (gfp_migratetype(m, gfp) != ZPA_MIGRATE_MOVABLE)
 		alloc_flags &= ~ALLOC_CMA; /* grouping by mobility is off */
 
 	ac->preferred_zoneref = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, ac->nodemask);
 	if (!ac->preferred_zoneref->zone)
 		goto nopage;
+	if (alloc_flags & ALLOC_KSWAPD)
+		wake_all_kswapds(m, ac);
+	/* A cpuset with Movable-only nodes: a hardwall request with no zone there fails now. */
+	if (unlikely(atomic_load_explicit(&m->cpusets_insane, memory_order_relaxed)) && (gfp & ZPA___GFP_HARDWALL) &&
+	    !first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, &ac->task->mems_allowed)->zone)
+		goto nopage;
 	page = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
 	if (page)
 		return page;
 
+	if (check_retry_cpuset(cookie, ac))
+		goto restart;
 	unsigned reserve_flags = gfp_pfmemalloc_flags(gfp, ac->task);
-	if (reserve_flags) {
+	if (reserve_flags)
 		/* gfp_to_alloc_flags_cma(): Debian's 6.1 has no CMA; keep ALLOC_CMA for movable. */
 		alloc_flags = reserve_flags | (alloc_flags & (ALLOC_KSWAPD | ALLOC_CMA));
+	/* High-priority requests that may ignore the cpuset ignore the policy's nodes too. */
+	if (!(alloc_flags & ALLOC_CPUSET) || reserve_flags) {
+		ac->nodemask = NULL;
+		ac->preferred_zoneref = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, NULL);
+	}
+	page = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
+	if (page)
+		return page;
+	/*
+	 * __alloc_pages_direct_reclaim(): with nothing to reclaim yet, what is
+	 * left of it is its last resort before failing: give a high-atomic
+	 * pageblock back and drain every per-CPU list, then try once more.
+	 * (Not for PF_MEMALLOC tasks, which must not recurse into reclaim.)
+	 * Reclaim proper, compaction, the retry heuristics and OOM come here.
+	 */
+	if ((gfp & ZPA___GFP_DIRECT_RECLAIM) && !(ac->task->flags & ZPA_PF_MEMALLOC) && !drained) {
+		unreserve_highatomic_pageblock(m, ac, false);
+		zpa_drain_all_pages(m);
+		drained = true;
 		page = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
 		if (page)
 			return page;
 	}
 nopage:
+	alloc_test_hook(m, ac->task, ALLOC_HOOK_NOPAGE);
+	if (check_retry_cpuset(cookie, ac))
+		goto restart;
+	/* check_retry_zonelist(): memory hotplug rebuilt the zonelists meanwhile. */
+	if (atomic_load_explicit(&m->zonelist_update_seq, memory_order_acquire) != zl_seq)
+		goto restart;
 	count_vm_event(m, ALLOCSTALL_ANY, 1);
 	if (gfp & ZPA___GFP_NOFAIL)
 		zpa_warn(m, __func__, "__GFP_NOFAIL order-%u request failed: reclaim is not available yet", order);
@@ -412,10 +518,13 @@ nopage:
 /*
  * prepare_alloc_pages(): fill the alloc_context of a request: highest zone
  * index, the preferred node's zonelist (NOFALLBACK for __GFP_THISNODE), the
- * migratetype and the first eligible zone.  False for a node that does not exist.
+ * migratetype, the cpuset (see internal.h) and the first eligible zone.
+ * preferred_nid -1 is the task's node (numa_node_id()).  False for a node
+ * that does not exist.
  */
-bool prepare_alloc_context(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp, int preferred_nid,
-			   const zpa_nodemask_t *nodemask, struct alloc_context *ac)
+bool prepare_alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp, int preferred_nid,
+			 const zpa_nodemask_t *nodemask, struct alloc_context *ac, zpa_gfp_t *alloc_gfp,
+			 unsigned *alloc_flags)
 {
 	if (preferred_nid < 0)
 		preferred_nid = task->cpu < 0 ? thread_home_node(m, task) : task_node(m, task);
@@ -428,10 +537,35 @@ bool prepare_alloc_context(struct zpa_machine *m, struct zpa_task *task, zpa_gfp
 												: ZONELIST_FALLBACK];
 	ac->nodemask = nodemask;
 	ac->migratetype = gfp_migratetype(m, gfp);
-	ac->spread_dirty_pages = gfp & ZPA___GFP_WRITE;
 	ac->task = task;
+	if (unlikely(task->cpuset_active)) {
+		*alloc_gfp |= ZPA___GFP_HARDWALL;
+		if (!ac->nodemask)
+			ac->nodemask = &task->mems_allowed;
+		else
+			*alloc_flags |= ALLOC_CPUSET;
+	}
+	if (ac->migratetype == ZPA_MIGRATE_MOVABLE)
+		*alloc_flags |= ALLOC_CMA;
+	ac->spread_dirty_pages = gfp & ZPA___GFP_WRITE;
 	ac->preferred_zoneref = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, ac->nodemask);
 	return true;
+}
+
+/*
+ * prepare_alloc_context(): prepare_alloc_pages() for callers that do not
+ * check the cpuset per zone (the bulk allocator): false also when the
+ * request would need ALLOC_CPUSET (a cpuset and a caller's nodemask), so
+ * they fall back to __alloc_pages(), which does.
+ */
+bool prepare_alloc_context(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp, int preferred_nid,
+			   const zpa_nodemask_t *nodemask, struct alloc_context *ac)
+{
+	zpa_gfp_t alloc_gfp = gfp;
+	unsigned alloc_flags = 0;
+	if (!prepare_alloc_pages(m, task, gfp, preferred_nid, nodemask, ac, &alloc_gfp, &alloc_flags))
+		return false;
+	return !(alloc_flags & ALLOC_CPUSET);
 }
 
 /* GFP bits that keep a request off the fast path (it needs checks or work). */
@@ -441,13 +575,19 @@ bool prepare_alloc_context(struct zpa_machine *m, struct zpa_task *task, zpa_gfp
 /*
  * Remember how gfp decodes for the thread pageset ps, when the request is one
  * the fast path may serve: no checks to make, no scope to apply, and a first
- * zone that is the preferred zone of the thread's home node.
+ * zone that is the preferred zone of the thread's home node.  The decision
+ * assumes no policy and no cpuset; the fast path's gate (tslots.fast_uid,
+ * see thread_slots_refresh) checks those.
  */
 static void fast_gfp_update(struct zpa_machine *m, struct pageset *ps, const struct zpa_task *task, zpa_gfp_t gfp)
 {
 	struct fast_gfp *fg = &ps->fg;
-	fg->gfp = ~0u; /* invalid until filled */
+	fg->gfp = ~0u; /* invalid until filled: */
+	fg->gen = 0;   /* fast_gen is never 0, so not even gfp ~0u matches */
 	if ((gfp & FAST_GFP_SLOW) || gfp_check(gfp, 0, m->max_order, NULL) || task->flags)
+		return;
+	/* Unmovable requests must not count free CMA pages: leave them to the long path. */
+	if (m->has_cma && gfp_migratetype(m, gfp) != ZPA_MIGRATE_MOVABLE)
 		return;
 	int hz = gfp_zone(m, gfp);
 	struct zoneref *zr = first_zones_zonelist(&m->nodes[ps->nid]->node_zonelists[ZONELIST_FALLBACK], hz, NULL);
@@ -457,7 +597,7 @@ static void fast_gfp_update(struct zpa_machine *m, struct pageset *ps, const str
 	fg->hz = hz;
 	fg->mt = gfp_migratetype(m, gfp);
 	fg->zone = z;
-	fg->mark = z->_watermark[WMARK_LOW] + (unsigned long)z->lowmem_reserve[hz];
+	fg->mark = READ_ONCE(z->_watermark[WMARK_LOW]) + (unsigned long)READ_ONCE(z->lowmem_reserve[hz]);
 	fg->pz = &ps->z[z->gzi];
 	fg->list0 = &fg->pz->pcp.lists[order_to_pindex(m, fg->mt, 0)];
 	fg->mem_map = z->mem_map;
@@ -468,8 +608,8 @@ static void fast_gfp_update(struct zpa_machine *m, struct pageset *ps, const str
 	fg->gfp = gfp;
 }
 
-zpa_pfn_t zpa__alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp, unsigned order,
-			   int preferred_nid, const zpa_nodemask_t *nodemask)
+zpa_pfn_t __alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp, unsigned order,
+			int preferred_nid, const zpa_nodemask_t *nodemask, struct zone **zone_out)
 {
 	struct alloc_context ac;
 	struct zone *zone = NULL;
@@ -477,9 +617,6 @@ zpa_pfn_t zpa__alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp
 	const char *why;
 	int chk;
 
-	if (!task)
-		task = zpa_task_current();
-	const int preferred_nid_arg = preferred_nid;
 	chk = gfp_check(gfp, order, m->max_order, &why);
 	if (unlikely(chk)) {
 		if (chk < 0) {
@@ -494,25 +631,26 @@ zpa_pfn_t zpa__alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp
 	gfp &= m->gfp_allowed_mask;
 	gfp = current_gfp_context(task, gfp);
 
-	if (!prepare_alloc_context(m, task, gfp, preferred_nid, nodemask, &ac))
-		return ZPA_PFN_NONE;
-
+	zpa_gfp_t alloc_gfp = gfp;
 	unsigned alloc_flags = ALLOC_WMARK_LOW;
-	if (ac.migratetype == ZPA_MIGRATE_MOVABLE)
-		alloc_flags |= ALLOC_CMA;
+	if (!prepare_alloc_pages(m, task, gfp, preferred_nid, nodemask, &ac, &alloc_gfp, &alloc_flags))
+		return ZPA_PFN_NONE;
 	alloc_flags |= alloc_flags_nofragment(m, ac.preferred_zoneref->zone, gfp);
 
 	page = NULL;
 	if (ac.preferred_zoneref->zone)
-		page = get_page_from_freelist(m, gfp, order, alloc_flags, &ac, &zone);
+		page = get_page_from_freelist(m, alloc_gfp, order, alloc_flags, &ac, &zone);
 	if (unlikely(!page)) {
+		alloc_test_hook(m, task, ALLOC_HOOK_BEFORE_SLOWPATH);
+		/* The slow path takes the caller's gfp and nodemask (the cpuset's
+		 * mask only sped up the first pass). */
 		ac.spread_dirty_pages = false;
 		ac.nodemask = nodemask;
 		page = __alloc_pages_slowpath(m, gfp, order, &ac, &zone);
 	}
 	if (!page)
 		return ZPA_PFN_NONE;
-	if (task->cpu < 0 && preferred_nid_arg < 0 && !nodemask) {
+	if (task->cpu < 0 && preferred_nid < 0 && !nodemask) {
 		struct pageset *ps = task_pageset(m, task);
 		if (ps && ps->fg.gfp != gfp)
 			fast_gfp_update(m, ps, task, gfp);
@@ -520,15 +658,36 @@ zpa_pfn_t zpa__alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp
 			fast_gfp_update(m, ps, task, gfp);
 	}
 	/* memcg charging (__GFP_ACCOUNT) and the mm_page_alloc tracepoint come later. */
+	if (zone_out)
+		*zone_out = zone;
 	return page_to_pfn(zone, page);
 }
 
+zpa_pfn_t zpa__alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t gfp, unsigned order,
+			   int preferred_nid, const zpa_nodemask_t *nodemask)
+{
+	return __alloc_pages(m, task ? task : zpa_task_current(), gfp, order, preferred_nid, nodemask, NULL);
+}
+
 /*
- * alloc_pages() for the calling thread: the hosted fast path.  When the GFP
- * word is the one decoded last, the first zone's order-0 watermark holds and
- * the thread's list for (order, migratetype) has a block, this is a pop from
- * that list with no atomic operation; otherwise zpa__alloc_pages() does it
- * all (and refills the list).  Same decisions either way.
+ * The long way for the calling thread: its memory policy, then
+ * __alloc_pages().  Out of line, so that the fast path below stays a leaf
+ * that jumps here with its arguments unchanged.
+ */
+static __attribute__((noinline)) zpa_pfn_t alloc_pages_current(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order)
+{
+	return alloc_pages_policy(m, &thread_task, gfp, order, NULL);
+}
+
+/*
+ * alloc_pages() for the calling thread: the hosted fast path.  When the
+ * thread's task has no CPU set, no memory policy and no cpuset (all folded
+ * into tslots.fast_uid), the GFP word is the one decoded last, the first
+ * zone's order-0 watermark holds and the thread's list for (order,
+ * migratetype) has a block, this is a pop from that list with no atomic
+ * operation; otherwise the thread's policy picks the node and
+ * __alloc_pages() does it all (and refills the list).  Same decisions
+ * either way.
  */
 zpa_pfn_t zpa_alloc_pages(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order)
 {
@@ -543,9 +702,10 @@ zpa_pfn_t zpa_alloc_pages(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order)
 			/* Enter the pageset; a waiting remote user sends us the long way. */
 			atomic_store_explicit(&ps->owner_active, 1, memory_order_relaxed);
 			atomic_signal_fence(memory_order_seq_cst);
-			uint32_t idx = list->head;
-			if (likely(free > (long)(fg->mark + READ_ONCE(z->watermark_boost)) && idx != ZPA_NIL &&
-				   !atomic_load_explicit(&ps->remote_req, memory_order_relaxed))) {
+			uint32_t idx;
+			if (likely(free > (long)(fg->mark + READ_ONCE(z->watermark_boost)) &&
+				   !atomic_load_explicit(&ps->remote_req, memory_order_relaxed) &&
+				   (idx = list->head) != ZPA_NIL)) {
 				struct zpa_page *page = &fg->mem_map[idx];
 				uint32_t next = page->next;
 				list->head = next;
@@ -566,7 +726,7 @@ zpa_pfn_t zpa_alloc_pages(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order)
 			atomic_store_explicit(&ps->owner_active, 0, memory_order_release);
 		}
 	}
-	return zpa__alloc_pages(m, NULL, gfp, order, -1, NULL);
+	return alloc_pages_current(m, gfp, order);
 }
 
 zpa_pfn_t zpa_alloc_pages_node(struct zpa_machine *m, int nid, zpa_gfp_t gfp, unsigned order)
@@ -687,6 +847,9 @@ static void free_the_page(struct zpa_machine *m, struct pageset *ps, struct zone
 	}
 	WRITE_ONCE(page->flags, page->flags & PG_ZONE_MASK);
 	zpa_spin_lock(&z->lock);
+	/* free_one_page(): isolation may have changed the type meanwhile. */
+	if (unlikely(z->nr_isolate_pageblock || mt == ZPA_MIGRATE_ISOLATE))
+		mt = get_pageblock_migratetype(z, pfn);
 	__free_one_page(m, z, pfn, order, mt, false);
 	zpa_spin_unlock(&z->lock);
 	count_vm_event(m, PGFREE, 1ul << order);
@@ -785,8 +948,8 @@ int zpa_free_pages(struct zpa_machine *m, zpa_pfn_t pfn, unsigned order)
 			unsigned mt = READ_ONCE(pz->pb_flags[((unsigned long)pfn >> pz->pb_shift) - pz->pb_base]);
 			atomic_store_explicit(&ps->owner_active, 1, memory_order_relaxed);
 			atomic_signal_fence(memory_order_seq_cst);
-			if (likely(mt < ZPA_MIGRATE_PCPTYPES && pz->pcp.count + 1 < pz->pcp.high &&
-				   !atomic_load_explicit(&ps->remote_req, memory_order_relaxed))) {
+			if (likely(mt < ZPA_MIGRATE_PCPTYPES && !atomic_load_explicit(&ps->remote_req, memory_order_relaxed) &&
+				   pz->pcp.count + 1 < pz->pcp.high)) {
 				struct free_list *list = &pz->pcp.lists[mt];
 				uint32_t idx = (uint32_t)off, head = list->head;
 				__atomic_store_n((uint64_t *)&page->flags,

@@ -383,10 +383,17 @@ static struct pageset *thread_pageset_slow(struct zpa_machine *m)
 	return ps;
 }
 
-/* Keep fast_uid true to its definition after slot 0 or the thread's CPU changes. */
+/*
+ * Keep fast_uid true to its definition after slot 0, the thread's CPU, or its
+ * task's memory policy or cpuset changes: the fast paths serve a thread whose
+ * task has no CPU set, and the allocation fast path's decision (first zone of
+ * the home node) is also the policy's only for the default policy without a
+ * cpuset.  A thread with a policy or cpuset frees the long way too.
+ */
 void thread_slots_refresh(void)
 {
-	tslots.fast_uid = zpa_task_cpu(zpa_task_current()) < 0 ? tslots.uid[0] : 0;
+	const struct zpa_task *t = zpa_task_current();
+	tslots.fast_uid = zpa_task_cpu(t) < 0 && !t->mempolicy && !t->cpuset_active ? tslots.uid[0] : 0;
 }
 
 static inline struct pageset *thread_pageset(struct zpa_machine *m)
@@ -542,7 +549,7 @@ static int rmqueue_bulk(struct zpa_machine *m, struct zone *z, struct per_cpu_zo
 	zone_lock_for(z, pz);
 	/* The common case, blocks of the wanted type, in one pass (same result as
 	 * one __rmqueue_smallest per block); fallback, block by block, after. */
-	while (i < count) {
+	while (i < count && !(m->has_cma && rmqueue_cma_first(z, alloc_flags))) {
 		int want = count - i < 64 ? count - i : 64;
 		int n = __rmqueue_smallest_bulk(z, order, mt, want, got);
 		for (int k = 0; k < n; k++) {

@@ -68,6 +68,7 @@ struct zpa_page {
 #define PG_pcp           (1u << 14)   /* on a per-CPU list */
 #define PG_lru           (1u << 15)   /* allocated for a movable user (Linux: on an LRU) */
 #define PG_listed        (1u << 19)   /* on a zpa_page_list: next/prev hold the next pfn */
+#define PG_offline       (1u << 20)   /* offlined memory (isolate.c): also PG_hole | PG_reserved */
 #define PG_ZONE_SHIFT    16           /* zone index within the node (3 bits) */
 #define PG_ZONE_MASK     (0x7u << PG_ZONE_SHIFT)
 
@@ -86,6 +87,9 @@ struct free_area {
 };
 
 enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
+
+/* zone->flags */
+#define ZONE_BOOSTED_WATERMARK 0x1u   /* a fallback boosted the watermark: wake kswapd */
 
 /* Per-zone counters (Linux's zone_stat_item), defined once. */
 #define ZPA_ZONE_STAT_ITEMS(X) \
@@ -123,8 +127,18 @@ enum numa_stat_item { ZPA_NUMA_STAT_ITEMS(ZPA_ENUM_ITEM) NR_VM_NUMA_EVENT_ITEMS 
 #define ZPA_VM_EVENT_ITEMS(X) \
 	X(PGFREE, "pgfree") \
 	X(ALLOCSTALL_ANY, "zpa_alloc_fail") \
+	X(KSWAPD_WAKE, "zpa_kswapd_wake") \
 	X(ZPA_BAD_PAGE, "zpa_bad_page") \
-	X(ZPA_WARN, "zpa_warn")
+	X(ZPA_WARN, "zpa_warn") \
+	X(EXTFRAG_EVENT, "zpa_extfrag") \
+	X(EXTFRAG_FRAGMENTING, "zpa_extfrag_fragmenting") \
+	X(EXTFRAG_CHANGE_OWNERSHIP, "zpa_extfrag_change_ownership") \
+	X(EXTFRAG_MIXED, "zpa_extfrag_mixed") \
+	X(EXTFRAG_FRAG_UNMOVABLE, "zpa_extfrag_fragmenting_unmovable") \
+	X(EXTFRAG_UNMOVABLE_IN_MOVABLE, "zpa_extfrag_unmovable_in_movable") \
+	X(EXTFRAG_FRAG_RECLAIMABLE, "zpa_extfrag_fragmenting_reclaimable") \
+	X(EXTFRAG_RECLAIMABLE_IN_MOVABLE, "zpa_extfrag_reclaimable_in_movable") \
+	X(EXTFRAG_FRAG_MOVABLE, "zpa_extfrag_fragmenting_movable")
 enum vm_event_item { ZPA_VM_EVENT_ITEMS(ZPA_ENUM_ITEM) NR_VM_EVENT_ITEMS };
 
 struct pglist_data;
@@ -234,6 +248,7 @@ struct zone {
 	unsigned long pb_base;               /* zone_start_pfn >> pageblock_shift: bitmap origin */
 	unsigned long nr_fallback;           /* __rmqueue_fallback steals (zone lock) */
 	unsigned long nr_isolate_pageblock;  /* MIGRATE_ISOLATE pageblocks (zone lock) */
+	unsigned flags;                      /* ZONE_* below (zone lock) */
 
 	struct free_area free_area[ZPA_MAX_ORDER_LIMIT];
 
@@ -303,11 +318,15 @@ struct zpa_machine {
 	struct zpa_tunables t;
 	unsigned long totalreserve_pages;
 	zpa_gfp_t gfp_allowed_mask;
-	bool has_cma;                         /* any MIGRATE_CMA pageblocks (views print CMA only then) */
+	bool has_cma;
+	bool zonelist_cpus_known;             /* node cpumasks populated (false for the boot build) */
+	uint64_t shuffle_state, shuffle_bits;  /* shuffle.c's random source */
+	unsigned shuffle_bits_left;                         /* any MIGRATE_CMA pageblocks (views print CMA only then) */
 
 	zpa_mutex_t setup_lock;               /* serialises tunable changes */
 	uint64_t uid;                         /* unique id: thread caches match machines by it */
 	_Atomic unsigned fast_gen;            /* invalidates every pageset's fast_gfp */
+	_Atomic unsigned zonelist_update_seq; /* bumped around each zonelist rebuild */
 	unsigned nr_gzones;                   /* nr_nodes * nr_zone_types */
 	struct pageset **cpu_pagesets;        /* [nr_cpus] */
 	zpa_spinlock_t thread_ps_lock;        /* protects thread_pagesets */
@@ -316,16 +335,39 @@ struct zpa_machine {
 	_Atomic unsigned long dead_pgalloc[ZPA_MAX_NODES * ZPA_NR_ZONE_TYPES];
 	_Atomic unsigned long vm_events[NR_VM_EVENT_ITEMS];
 	_Atomic unsigned long warn_once;      /* bits of WARN_ON_ONCE sites already hit */
+	/* fragmentation.c: the trace hook (zpa_set_trace_hook), read under any
+	 * zone lock, changed only with every zone lock held. */
+	zpa_trace_fn trace_hook;
+	void *trace_hook_arg;
+	/* mempolicy.c: cpusets */
+	_Atomic bool cpusets_insane;          /* a cpuset had movable-only nodes (sticky, Linux's static key) */
+	/* Tests only (zpa_set_alloc_test_hook in internal.h): called at fixed points of an allocation. */
+	void (*alloc_test_hook)(struct zpa_machine *m, struct zpa_task *task, int site, void *arg);
+	void *alloc_test_hook_arg;
+	/* isolate.c/cma.c */
+	zpa_mutex_t hotplug_lock;             /* serialises offline/online (mem_hotplug_lock); outermost */
+	zpa_mutex_t cma_mutex;                /* serialises cma_alloc's alloc_contig_range (Linux's cma_mutex) */
+	struct zpa_cma *cma_areas;            /* cma_area_count areas (cma.c) */
+	unsigned cma_area_count;
 };
 
-/* A memory policy (Linux's struct mempolicy). */
+/*
+ * A memory policy (Linux's struct mempolicy; see mempolicy.c).  As in Linux,
+ * user_nodemask and cpuset_mems_allowed share storage (Linux's union `w`): a
+ * policy with a mode flag (ZPA_MPOL_F_*) keeps the mask as given, any other
+ * keeps the task's mems_allowed it was last bound against.  The sharing is
+ * observable (a rebind of a flagged PREFERRED policy overwrites the user mask)
+ * and zpa keeps it.
+ */
 struct zpa_mempolicy {
 	unsigned short mode;      /* enum zpa_mpol_mode */
 	unsigned short flags;     /* ZPA_MPOL_F_* (and internal MPOL_F_*) */
 	zpa_nodemask_t nodes;     /* effective nodes (after cpuset contextualisation) */
-	zpa_nodemask_t user_nodemask; /* as given, for STATIC/RELATIVE rebinding */
-	zpa_nodemask_t cpuset_mems_allowed; /* mems the policy was last bound against */
-	int home_node;            /* -1: none */
+	union {
+		zpa_nodemask_t user_nodemask;       /* as given, for STATIC/RELATIVE rebinding */
+		zpa_nodemask_t cpuset_mems_allowed; /* mems the policy was last bound against */
+	};
+	int home_node;            /* -1: none (Linux's set_mempolicy_home_node; no API sets it) */
 };
 
 /* The task (Linux's `current`): see zpa_task_* in zpa.h. */
@@ -333,10 +375,11 @@ struct zpa_task {
 	int cpu;                 /* -1: ask the platform */
 	unsigned flags;          /* ZPA_PF_* */
 	bool is_thread_default;
-	struct zpa_mempolicy *mempolicy;  /* NULL: the default (local) policy */
-	int il_prev;             /* last interleave node, -1 initially */
-	bool cpuset_active;      /* mems_allowed is not "every node" */
-	zpa_nodemask_t mems_allowed;      /* cpuset's nodes (all when !cpuset_active) */
+	struct zpa_mempolicy *mempolicy;  /* NULL: the default policy; else &mpol */
+	struct zpa_mempolicy mpol;        /* storage of the task's own policy (set_mempolicy) */
+	int il_prev;             /* last interleave node; 0 in a new task (see mempolicy.c) */
+	bool cpuset_active;      /* mems_allowed lacks a node with memory (cpusets_enabled()) */
+	zpa_nodemask_t mems_allowed;      /* cpuset's nodes; every bit in a new task */
 	zpa_nodemask_t mems_softwall;     /* nearest hardwalled ancestor's nodes */
 	_Atomic unsigned mems_allowed_seq; /* odd while mems_allowed changes */
 };

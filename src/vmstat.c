@@ -1,7 +1,14 @@
 /*
  * vmstat.c - counter names and the /proc text views of a machine:
  * zoneinfo, buddyinfo, pagetypeinfo and vmstat, in Linux 6.1's layout
- * (mm/vmstat.c), plus zpa_vmstat() to read one vmstat line by name.
+ * (mm/vmstat.c), plus zpa_vmstat() to read one vmstat line by name; and
+ * the NUMA views (see docs/NUMA.md):
+ *   zonelists        the boot log's "Fallback order for Node N: " lines, then
+ *                    (zpa's own, after a blank line) every node's zonelists;
+ *   numastat         numastat(8)'s default table: one column per node;
+ *   node/N/numastat  /sys/devices/system/node/nodeN/numastat.
+ * and the fragmentation views (debugfs extfrag/, formulas in fragmentation.c
+ * and zpa/frag.h): extfrag_index and unusable_index.
  *
  * Every view is printed into a caller buffer through struct zpa_buf, which
  * behaves like one long snprintf: it writes what fits, keeps the buffer
@@ -502,6 +509,223 @@ uint64_t zpa_vmstat(struct zpa_machine *m, const char *name, bool *ok)
 	return 0;
 }
 
+/* ---------------------------------------------------------- zonelists */
+
+/* One zonelist as " Name(nid)" entries, in walk order. */
+static void print_zonelist(struct zpa_buf *b, const struct zonelist *zl)
+{
+	for (const struct zoneref *zr = zl->zonerefs; zr && zr->zone; zr++)
+		zpa_bprintf(b, " %s(%d)", zr->zone->name, zr->zone->zone_pgdat->node_id);
+}
+
+/*
+ * "zonelists": first, for every node, the line Linux's build_zonelists()
+ * prints at boot, byte for byte: "Fallback order for Node N: " and each node
+ * of the fallback order followed by one space.  Then, after a blank line,
+ * zpa's own lines: each node's fallback zonelist (the zones an allocation
+ * preferring that node walks, highest zone first within a node) and its
+ * NOFALLBACK zonelist (the node's own zones, for __GFP_THISNODE), each
+ * zone as "Name(nid)".  The zonelists are built once, when the machine is
+ * created, and never change afterwards, so no lock is needed.
+ */
+static void show_zonelists(struct zpa_buf *b, struct zpa_machine *m)
+{
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+		const pg_data_t *pgdat = m->nodes[nid];
+
+		if (!pgdat)
+			continue;
+		zpa_bprintf(b, "Fallback order for Node %d: ", pgdat->node_id);
+		for (unsigned i = 0; i < pgdat->nr_fallback; i++)
+			zpa_bprintf(b, "%d ", pgdat->fallback_order[i]);
+		zpa_bprintf(b, "\n");
+	}
+	zpa_bprintf(b, "\n");
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+		const pg_data_t *pgdat = m->nodes[nid];
+
+		if (!pgdat)
+			continue;
+		zpa_bprintf(b, "Node %d zonelist:", pgdat->node_id);
+		print_zonelist(b, &pgdat->node_zonelists[ZONELIST_FALLBACK]);
+		zpa_bprintf(b, "\nNode %d nofallback:", pgdat->node_id);
+		print_zonelist(b, &pgdat->node_zonelists[ZONELIST_NOFALLBACK]);
+		zpa_bprintf(b, "\n");
+	}
+}
+
+/* ----------------------------------------------------------- numastat */
+
+/*
+ * The sysfs names of the NUMA events, by enum numa_stat_item: the per-node
+ * numastat file names three of them differently from /proc/vmstat
+ * (interleave_hit, local_node, other_node).
+ */
+static const char *const node_numastat_names[NR_VM_NUMA_EVENT_ITEMS] = {
+	[NUMA_HIT] = "numa_hit",
+	[NUMA_MISS] = "numa_miss",
+	[NUMA_FOREIGN] = "numa_foreign",
+	[NUMA_INTERLEAVE_HIT] = "interleave_hit",
+	[NUMA_LOCAL] = "local_node",
+	[NUMA_OTHER] = "other_node",
+};
+
+/*
+ * A node's NUMA events: the exact sums (every pageset's share included)
+ * over all its zones, as Linux's sum_zone_numa_event_state() after
+ * fold_vm_numa_events().  Takes the pageset locks and each zone lock in
+ * turn, never two zone locks at once.
+ */
+static void node_numa_events(struct zpa_machine *m, pg_data_t *pgdat, uint64_t ev[NR_VM_NUMA_EVENT_ITEMS])
+{
+	struct zone_stats st;
+
+	memset(ev, 0, NR_VM_NUMA_EVENT_ITEMS * sizeof(ev[0]));
+	for (unsigned zid = 0; zid < m->nr_zone_types; zid++) {
+		zone_stats_snapshot(m, &pgdat->node_zones[zid], &st);
+		for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+			ev[i] += st.numa[i];
+	}
+}
+
+/*
+ * "node/N/numastat": /sys/devices/system/node/nodeN/numastat, one
+ * "name value" line per event in Linux 6.1's order.
+ */
+static void show_node_numastat(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat)
+{
+	uint64_t ev[NR_VM_NUMA_EVENT_ITEMS];
+
+	node_numa_events(m, pgdat, ev);
+	for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+		zpa_bprintf(b, "%s %llu\n", node_numastat_names[i], (unsigned long long)ev[i]);
+}
+
+/*
+ * "numastat": what numastat(8) prints when run without arguments and its
+ * output is not a terminal (the layout of the original perl script it stays
+ * compatible with): a header of 16 spaces and "nodeN" right-aligned in 16
+ * columns per node, then one row per event, its sysfs name left-aligned in
+ * 16 columns and each node's value right-aligned in 16.  On a terminal
+ * numastat folds the columns to the screen width; zpa never folds.  All
+ * nodes are gathered before anything is printed.
+ */
+static void show_numastat(struct zpa_buf *b, struct zpa_machine *m)
+{
+	uint64_t ev[ZPA_MAX_NODES][NR_VM_NUMA_EVENT_ITEMS];
+
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+		if (m->nodes[nid])
+			node_numa_events(m, m->nodes[nid], ev[nid]);
+
+	zpa_bprintf(b, "%16s", "");
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+		char name[24];
+
+		if (!m->nodes[nid])
+			continue;
+		snprintf(name, sizeof(name), "node%u", nid);
+		zpa_bprintf(b, "%16s", name);
+	}
+	zpa_bprintf(b, "\n");
+	for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++) {
+		zpa_bprintf(b, "%-16s", node_numastat_names[i]);
+		for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+			if (m->nodes[nid])
+				zpa_bprintf(b, "%16llu", (unsigned long long)ev[nid][i]);
+		zpa_bprintf(b, "\n");
+	}
+}
+
+/*
+ * The node of a "node/N/numastat" view name, or -1 when name has another
+ * shape.  N is decimal without sign or leading zeros (as sysfs's nodeN).
+ */
+static int node_view_nid(const char *name, const char *suffix)
+{
+	const char *p = name + 5;
+	long nid = 0;
+
+	if (strncmp(name, "node/", 5) != 0 || *p < '0' || *p > '9' || (*p == '0' && p[1] != '/'))
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		nid = nid * 10 + (*p - '0');
+		if (nid >= ZPA_MAX_NODES)
+			return ZPA_MAX_NODES; /* a node no machine has */
+	}
+	if (*p != '/' || strcmp(p + 1, suffix) != 0)
+		return -1;
+	return (int)nid;
+}
+
+/* ------------------------------------------- extfrag_index, unusable_index */
+
+/*
+ * One line of debugfs extfrag/extfrag_index: the fragmentation index of
+ * each order (fragmentation.c) as Linux prints it, "%2d.%03d " of the
+ * thousandths' quotient and remainder, so -1000 reads "-1.000" and the
+ * rare small negative values read like " 0.-500".  Zone lock held.
+ */
+static void extfrag_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
+			       struct zone *zone, const struct view_ctx *ctx)
+{
+	struct contig_page_info info;
+
+	(void)ctx;
+	assert_zone_locked(m, zone);
+	zpa_bprintf(b, "Node %d, zone %8s ", pgdat->node_id, zone->name);
+	for (unsigned order = 0; order < m->max_order; order++) {
+		int index;
+
+		fill_contig_page_info(zone, order, &info);
+		index = __fragmentation_index(order, &info);
+		zpa_bprintf(b, "%2d.%03d ", index / 1000, index % 1000);
+	}
+	zpa_bprintf(b, "\n");
+}
+
+/* debugfs extfrag/extfrag_index: populated zones of every node. */
+static void show_extfrag_index(struct zpa_buf *b, struct zpa_machine *m)
+{
+	struct view_ctx ctx = { .cma = m->has_cma };
+
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+		if (m->nodes[nid])
+			walk_zones_in_node(b, m, m->nodes[nid], true, &ctx, extfrag_show_print);
+}
+
+/*
+ * One line of debugfs extfrag/unusable_index: the unusable free space index
+ * of each order, "%d.%03d " (no width, unlike extfrag_index).  Zone lock held.
+ */
+static void unusable_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
+				struct zone *zone, const struct view_ctx *ctx)
+{
+	struct contig_page_info info;
+
+	(void)ctx;
+	assert_zone_locked(m, zone);
+	zpa_bprintf(b, "Node %d, zone %8s ", pgdat->node_id, zone->name);
+	for (unsigned order = 0; order < m->max_order; order++) {
+		int index;
+
+		fill_contig_page_info(zone, order, &info);
+		index = unusable_free_index(order, &info);
+		zpa_bprintf(b, "%d.%03d ", index / 1000, index % 1000);
+	}
+	zpa_bprintf(b, "\n");
+}
+
+/* debugfs extfrag/unusable_index: populated zones of nodes with memory. */
+static void show_unusable_index(struct zpa_buf *b, struct zpa_machine *m)
+{
+	struct view_ctx ctx = { .cma = m->has_cma };
+
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+		if (m->nodes[nid] && node_has_memory(m, m->nodes[nid]))
+			walk_zones_in_node(b, m, m->nodes[nid], true, &ctx, unusable_show_print);
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 static const struct {
@@ -512,6 +736,10 @@ static const struct {
 	{ "buddyinfo", show_buddyinfo },
 	{ "pagetypeinfo", show_pagetypeinfo },
 	{ "vmstat", show_vmstat },
+	{ "extfrag_index", show_extfrag_index },
+	{ "unusable_index", show_unusable_index },
+	{ "zonelists", show_zonelists },
+	{ "numastat", show_numastat },
 };
 
 long zpa_show(struct zpa_machine *m, const char *view, char *buf, size_t size)
@@ -525,6 +753,15 @@ long zpa_show(struct zpa_machine *m, const char *view, char *buf, size_t size)
 			continue;
 		buf_init(&b, buf, size);
 		views[i].show(&b, m);
+		return (long)b.len;
+	}
+	/* Per-node sysfs files: "node/N/numastat". */
+	int nid = node_view_nid(view, "numastat");
+	if (nid >= 0) {
+		if ((unsigned)nid >= m->nr_nodes || !m->nodes[nid])
+			return ZPA_ENOENT;
+		buf_init(&b, buf, size);
+		show_node_numastat(&b, m, m->nodes[nid]);
 		return (long)b.len;
 	}
 	return ZPA_ENOENT;

@@ -250,7 +250,7 @@ void setup_per_zone_lowmem_reserve(struct zpa_machine *m)
 
 			for (unsigned j = i + 1; j < m->nr_zone_types; j++) {
 				above += pgdat->node_zones[j].managed_pages;
-				zone->lowmem_reserve[j] = clear ? 0 : (long)(above / (unsigned long)ratio);
+				WRITE_ONCE(zone->lowmem_reserve[j], clear ? 0 : (long)(above / (unsigned long)ratio));
 			}
 		}
 	}
@@ -291,16 +291,17 @@ void setup_per_zone_wmarks(struct zpa_machine *m)
 				small = SWAP_CLUSTER_MAX;
 			if (small > 128)
 				small = 128;
-			zone->_watermark[WMARK_MIN] = (unsigned long)small;
+			WRITE_ONCE(zone->_watermark[WMARK_MIN], (unsigned long)small);
 		} else {
-			zone->_watermark[WMARK_MIN] = (unsigned long)share;
+			WRITE_ONCE(zone->_watermark[WMARK_MIN], (unsigned long)share);
 		}
 
 		by_scale = mult_frac_u64(managed, scale, 10000);
 		gap = share >> 2 > by_scale ? share >> 2 : by_scale;
-		zone->watermark_boost = 0;
-		zone->_watermark[WMARK_LOW] = zone->_watermark[WMARK_MIN] + (unsigned long)gap;
-		zone->_watermark[WMARK_HIGH] = zone->_watermark[WMARK_LOW] + (unsigned long)gap;
+		/* (read without the lock by the allocation paths) */
+		WRITE_ONCE(zone->watermark_boost, 0);
+		WRITE_ONCE(zone->_watermark[WMARK_LOW], zone->_watermark[WMARK_MIN] + (unsigned long)gap);
+		WRITE_ONCE(zone->_watermark[WMARK_HIGH], zone->_watermark[WMARK_LOW] + (unsigned long)gap);
 	}
 	calculate_totalreserve_pages(m);
 }

@@ -25,6 +25,24 @@
  *     stdout; a missing machine file or snapshot exits 1 naming the path.
  *   - `zpa run` is deterministic: the same seed gives identical JSON,
  *     another seed different JSON; --verbose adds the before views.
+ *   - NUMA views: `zpa info --snapshot DIR zonelists` starts with the
+ *     kernel's own "Fallback order" lines from DIR's dmesg.txt, then a blank
+ *     line and the zonelists; `numastat` and `node/N/numastat` have their
+ *     layouts on any machine, and a node the machine lacks is exit 1.
+ *   - NUMA run options: --policy bind:1 puts every page on node 1 except
+ *     those of GFP_DMA requests (Linux applies a bind mask only at
+ *     policy_zone and above), and nothing falls back; a node list naming
+ *     nodes without memory is accepted with them dropped; interleave:0-1
+ *     spreads pages over both nodes and
+ *     counts interleave_hit on both; preferred:1 puts most pages on node 1;
+ *     with --cpu 0 no page on node 1 is local_node, with --cpu 1 none on
+ *     node 0 is; numa_miss and numa_foreign always balance; the text
+ *     report's tables equal the JSON's numbers, the pages by node and zone
+ *     add up to the pages handed out, and runs are deterministic.  Bad
+ *     policies and CPUs: syntax errors exit 2, a policy the library refuses
+ *     (a node without memory, a node list for default) exits 1, both
+ *     before anything is printed.  (These run against the library's
+ *     mempolicy.c: they check Linux's semantics, not the CLI's.)
  *
  * SPDX-License-Identifier: MIT
  */
@@ -576,6 +594,12 @@ static void test_help(void **state)
 	assert_non_null(strstr(run.out, "--ops"));
 	assert_non_null(strstr(run.out, "--json"));
 	assert_non_null(strstr(run.out, "--verbose"));
+	assert_non_null(strstr(run.out, "--policy"));
+	assert_non_null(strstr(run.out, "--cpu"));
+	assert_non_null(strstr(run.out, "interleave"));
+	assert_non_null(strstr(info.out, "zonelists"));
+	assert_non_null(strstr(info.out, "numastat"));
+	assert_non_null(strstr(info.out, "node/N/numastat"));
 
 	assert_int_equal(info.status, 0);
 	assert_string_equal(info.out, help_info.out);
@@ -677,6 +701,318 @@ static void test_run_verbose(void **state)
 	result_free(&quiet), result_free(&loud);
 }
 
+/* ------------------------------------------------------------ NUMA */
+
+static void test_info_zonelists(void **state)
+{
+	const char *dirs[] = { "r-n4-8g-2cpu-cpuless", "r-n2-4g-2cpu-movable" };
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char path[1024], want[1024] = "", *log;
+		struct result r = run_zpa("info --snapshot '%s/%s/boot' zonelists", ZPA_ORACLE_DIR, dirs[i]);
+		unsigned lines = 0;
+
+		snprintf(path, sizeof(path), "%s/%s/dmesg.txt", ZPA_ORACLE_DIR, dirs[i]);
+		log = read_file(path);
+		for (const char *p = strstr(log, "Fallback order for Node "); p;
+		     p = strstr(p + 1, "Fallback order for Node ")) {
+			strncat(want, p, strcspn(p, "\n") + 1);
+			lines++;
+		}
+		free(log);
+		assert_true(lines >= 2);
+		assert_int_equal(r.status, 0);
+		assert_int_equal(strncmp(r.out, want, strlen(want)), 0);
+		assert_int_equal(r.out[strlen(want)], '\n');
+		assert_int_equal(strncmp(r.out + strlen(want) + 1, "Node 0 zonelist:", 16), 0);
+		assert_non_null(strstr(r.out, "\nNode 1 nofallback:"));
+		result_free(&r);
+	}
+}
+
+static void test_info_numastat(void **state)
+{
+	struct result r = run_zpa("info --nodes 3 --cpus 2 numastat node/2/numastat zonelists");
+	const char *want_header = "                           node0           node1           node2\n";
+	const char *rows[] = { "numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node",
+			       "other_node" };
+	const char *p;
+	(void)state;
+
+	assert_int_equal(r.status, 0);
+	assert_int_equal(strncmp(r.out, want_header, strlen(want_header)), 0);
+	p = r.out + strlen(want_header);
+	for (size_t i = 0; i < 6; i++) {
+		char want[128];
+
+		snprintf(want, sizeof(want), "%-16s%16d%16d%16d\n", rows[i], 0, 0, 0);
+		assert_int_equal(strncmp(p, want, strlen(want)), 0);
+		p += strlen(want);
+	}
+	/* Then node 2's sysfs file, then the zonelists. */
+	assert_string_equal(strstr(p, "Fallback") ? "" : "missing zonelists", "");
+	assert_int_equal(strncmp(p, "numa_hit 0\nnuma_miss 0\nnuma_foreign 0\ninterleave_hit 0\n"
+				    "local_node 0\nother_node 0\nFallback order for Node 0: ", 85), 0);
+	result_free(&r);
+
+	r = run_zpa("info --nodes 2 node/2/numastat");
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.out, "");
+	assert_non_null(strstr(r.err, "node/2/numastat"));
+	result_free(&r);
+}
+
+/* The numbers of a JSON array member "key": [a, b, ...] found after `after`. */
+static unsigned json_array(const char *text, const char *after, const char *key, unsigned long long *v,
+			   unsigned max)
+{
+	const char *p = after ? strstr(text, after) : text;
+	char pat[128];
+	unsigned n = 0;
+
+	assert_non_null(p);
+	snprintf(pat, sizeof(pat), "\"%s\": [", key);
+	p = strstr(p, pat);
+	assert_non_null(p);
+	p += strlen(pat);
+	while (*p && *p != ']' && n < max) {
+		char *end;
+
+		if (*p == '[' || *p == ',' || *p == ' ') {
+			p++;
+			continue;
+		}
+		v[n++] = strtoull(p, &end, 10);
+		assert_true(end > p);
+		p = end;
+		if (*p == ']' && p[1] == ',' && p[2] == ' ' && p[3] == '[')
+			p += 4; /* next row of a nested array */
+	}
+	return n;
+}
+
+/* A run's NUMA numbers from its JSON. */
+struct numa_run {
+	unsigned zones;
+	unsigned long long pages[2][8];   /* node, zone column */
+	unsigned long long ev[6][2];      /* event, node */
+	unsigned long long node_pages[2]; /* summed over the zones */
+	unsigned long long total_pages;   /* from the classes */
+};
+
+static const char *const numa_events[6] = { "numa_hit", "numa_miss", "numa_foreign", "interleave_hit",
+					    "local_node", "other_node" };
+
+static void parse_numa_run(const char *json, struct numa_run *nr)
+{
+	unsigned long long flat[16], v[2];
+	const char *p;
+	unsigned n;
+
+	memset(nr, 0, sizeof(*nr));
+	p = strstr(json, "\"zones\": [");
+	assert_non_null(p);
+	for (p += 10; *p != ']'; p++)
+		nr->zones += *p == '"';
+	nr->zones /= 2;
+	assert_true(nr->zones >= 1 && nr->zones <= 8);
+	n = json_array(json, NULL, "node_zone_pages", flat, 16);
+	assert_int_equal(n, 2 * nr->zones);
+	for (unsigned nid = 0; nid < 2; nid++)
+		for (unsigned z = 0; z < nr->zones; z++) {
+			nr->pages[nid][z] = flat[nid * nr->zones + z];
+			nr->node_pages[nid] += nr->pages[nid][z];
+		}
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(json_array(json, "\"numastat_delta\"", numa_events[i], v, 2), 2);
+		nr->ev[i][0] = v[0];
+		nr->ev[i][1] = v[1];
+	}
+	for (p = strstr(json, "\"classes\""); p && (p = strstr(p, "\"pages\": ")); p += 9)
+		nr->total_pages += strtoull(p + 9, NULL, 10);
+	assert_int_equal(nr->node_pages[0] + nr->node_pages[1], nr->total_pages);
+	/* Every miss is some node's foreign. */
+	assert_int_equal(nr->ev[1][0] + nr->ev[1][1], nr->ev[2][0] + nr->ev[2][1]);
+	/* Every allocation is local or other, hit or miss. */
+	assert_int_equal(nr->ev[0][0] + nr->ev[1][0], nr->ev[4][0] + nr->ev[5][0]);
+	assert_int_equal(nr->ev[0][1] + nr->ev[1][1], nr->ev[4][1] + nr->ev[5][1]);
+}
+
+#define NUMA_MACHINE "--nodes 2 --mem 512M --ops 20000"
+
+static void test_run_policies(void **state)
+{
+	struct numa_run nr;
+	struct result r;
+	(void)state;
+
+	/*
+	 * bind:1 (node 0: DMA + DMA32, node 1: DMA32).  Linux applies a bind
+	 * mask only to requests that may use policy_zone (the highest populated
+	 * zone, DMA32 here): GFP_DMA requests ignore it and come from node 0's
+	 * DMA zone, which node 1's zonelist ends with.  Everything else is on
+	 * node 1, and nothing falls back (a bound request fails instead).
+	 */
+	r = run_zpa("run " NUMA_MACHINE " --policy bind:1 --json -");
+	assert_int_equal(r.status, 0);
+	parse_numa_run(r.out, &nr);
+	assert_int_equal(nr.zones, 2);                /* DMA, DMA32 */
+	assert_int_equal(nr.pages[0][1], 0);          /* nothing from node 0's DMA32 */
+	assert_true(nr.pages[0][0] > 0);
+	{
+		unsigned long long dma[2];
+
+		assert_int_equal(json_array(r.out, "\"name\": \"driver DMA\",", "node_pages", dma, 2), 2);
+		assert_int_equal(dma[0], nr.node_pages[0]);
+		assert_int_equal(dma[1], 0);
+	}
+	assert_true(nr.node_pages[1] > 0);
+	for (int nid = 0; nid < 2; nid++)
+		assert_int_equal(nr.ev[1][nid] + nr.ev[2][nid], 0);
+	assert_non_null(strstr(r.out, "\"policy\": \"bind:1\""));
+	result_free(&r);
+
+	/* Nodes without memory in a list are dropped, as set_mempolicy(2) does. */
+	r = run_zpa("run " NUMA_MACHINE " --policy interleave:0-5 --json -");
+	assert_int_equal(r.status, 0);
+	parse_numa_run(r.out, &nr);
+	assert_true(nr.node_pages[0] > 0 && nr.node_pages[1] > 0);
+	result_free(&r);
+
+	/* interleave:0-1 on CPU 0: both nodes used, interleave hits on both, nothing local on node 1. */
+	r = run_zpa("run " NUMA_MACHINE " --policy interleave:0-1 --cpu 0 --json -");
+	assert_int_equal(r.status, 0);
+	parse_numa_run(r.out, &nr);
+	assert_true(nr.node_pages[0] > nr.total_pages * 3 / 10);
+	assert_true(nr.node_pages[1] > nr.total_pages * 3 / 10);
+	assert_true(nr.ev[3][0] > 0 && nr.ev[3][1] > 0);
+	assert_int_equal(nr.ev[4][1], 0);
+	assert_int_equal(nr.ev[5][0], 0);
+	assert_non_null(strstr(r.out, "\"cpu\": 0,"));
+	result_free(&r);
+
+	/* preferred:1 (tmpfs syntax with a flag too): most pages on node 1. */
+	r = run_zpa("run " NUMA_MACHINE " --policy preferred=static:1 --cpu 0 --json -");
+	assert_int_equal(r.status, 0);
+	parse_numa_run(r.out, &nr);
+	assert_true(nr.node_pages[1] > nr.node_pages[0]);
+	result_free(&r);
+
+	/* Default policy on CPU 1: no page on node 0 is local. */
+	r = run_zpa("run " NUMA_MACHINE " --policy default --cpu 1 --json -");
+	assert_int_equal(r.status, 0);
+	parse_numa_run(r.out, &nr);
+	assert_int_equal(nr.ev[4][0], 0);
+	assert_true(nr.ev[4][1] > 0);
+	result_free(&r);
+
+	/* The other modes and the flag after the list run too. */
+	r = run_zpa("run " NUMA_MACHINE " --policy preferred_many:0,1 --json -");
+	assert_int_equal(r.status, 0);
+	parse_numa_run(r.out, &nr);
+	result_free(&r);
+	r = run_zpa("run " NUMA_MACHINE " --policy local --json -");
+	assert_int_equal(r.status, 0);
+	parse_numa_run(r.out, &nr);
+	result_free(&r);
+	r = run_zpa("run " NUMA_MACHINE " --policy bind:0-1=relative --json -");
+	assert_int_equal(r.status, 0);
+	parse_numa_run(r.out, &nr);
+	result_free(&r);
+}
+
+/* The text report shows the JSON's numbers; a policy run is deterministic. */
+static void test_run_numa_report(void **state)
+{
+	struct result text = run_zpa("run " NUMA_MACHINE " --policy interleave:0-1 --seed 3");
+	struct result a = run_zpa("run " NUMA_MACHINE " --policy interleave:0-1 --seed 3 --json -");
+	struct result b = run_zpa("run " NUMA_MACHINE " --policy interleave:0-1 --seed 3 --json -");
+	struct numa_run nr;
+	const char *p;
+	(void)state;
+
+	assert_int_equal(text.status, 0);
+	assert_int_equal(a.status, 0);
+	assert_string_equal(a.out, b.out);
+	parse_numa_run(a.out, &nr);
+	assert_non_null(strstr(text.out, "Memory policy interleave:0-1"));
+	p = strstr(text.out, "Pages handed out by node and zone:\n");
+	assert_non_null(p);
+	for (unsigned nid = 0; nid < 2; nid++) {
+		char row[32];
+		const char *q;
+		unsigned long long pages;
+
+		snprintf(row, sizeof(row), "\n  %-4u ", nid);
+		q = strstr(p, row);
+		assert_non_null(q);
+		assert_int_equal(sscanf(q + strlen(row), "%llu", &pages), 1);
+		assert_int_equal(pages, nr.node_pages[nid]);
+		/* The zone columns follow the share. */
+		q = strchr(q + strlen(row), '%');
+		assert_non_null(q);
+		for (unsigned z = 0; z < nr.zones; z++) {
+			char *end;
+
+			pages = strtoull(q + 1, &end, 10);
+			assert_int_equal(pages, nr.pages[nid][z]);
+			q = end;
+		}
+	}
+	p = strstr(text.out, "NUMA events during the run (numastat deltas):\n");
+	assert_non_null(p);
+	{
+		char header[128];
+
+		snprintf(header, sizeof(header), "  %16s%16s%16s\n", "", "node0", "node1");
+		assert_int_equal(strncmp(strchr(p, '\n') + 1, header, strlen(header)), 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		char want[128];
+
+		snprintf(want, sizeof(want), "\n  %-16s%16llu%16llu\n", numa_events[i], nr.ev[i][0], nr.ev[i][1]);
+		assert_non_null(strstr(p, want));
+	}
+	result_free(&text), result_free(&a), result_free(&b);
+}
+
+static void test_run_numa_errors(void **state)
+{
+	const char *usage[] = {
+		"run --policy", "run --policy foo", "run --policy bind:x", "run --policy bind:1-0",
+		"run --policy bind=sticky:1", "run --policy interleave:0:1", "run --policy bind:64",
+		"run --cpu x", "run --cpu -1", "run --cpu 2", "run --nodes 2 --cpus 4 --cpu 4",
+	};
+	const char *refused[] = {
+		"run --policy bind:2", "run --policy preferred:3", "run --policy default:0",
+		"run --policy bind=static:5", "run --policy bind=static,relative:0",
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(usage) / sizeof(usage[0]); i++) {
+		struct result r = run_zpa("%s --ops 100", usage[i]);
+
+		if (r.status != 2)
+			fail_msg("'zpa %s' exited %d, not 2", usage[i], r.status);
+		assert_string_equal(r.out, "");
+		assert_true(strlen(r.err) > 0);
+		result_free(&r);
+	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct result r = run_zpa("%s --ops 100", refused[i]);
+
+		/* bind=static,relative is not one flag: a usage error; the rest the library's. */
+		int want = strstr(refused[i], ",relative") ? 2 : 1;
+
+		if (r.status != want)
+			fail_msg("'zpa %s' exited %d, not %d", refused[i], r.status, want);
+		assert_string_equal(r.out, "");
+		assert_non_null(strstr(r.err, "--policy"));
+		result_free(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -691,6 +1027,11 @@ int main(void)
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_run_deterministic),
 		cmocka_unit_test(test_run_verbose),
+		cmocka_unit_test(test_info_zonelists),
+		cmocka_unit_test(test_info_numastat),
+		cmocka_unit_test(test_run_policies),
+		cmocka_unit_test(test_run_numa_report),
+		cmocka_unit_test(test_run_numa_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
