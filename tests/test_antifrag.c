@@ -126,6 +126,65 @@ static void test_movable_fallback_takes_smallest(void **state)
 	zpa_machine_destroy(m);
 }
 
+static zpa_gfp_t gfp_of(int mt)
+{
+	return mt == ZPA_MIGRATE_MOVABLE ? ZPA_GFP_HIGHUSER_MOVABLE
+	       : mt == ZPA_MIGRATE_RECLAIMABLE ? (ZPA_GFP_KERNEL | ZPA___GFP_RECLAIMABLE)
+					       : ZPA_GFP_KERNEL;
+}
+
+/*
+ * Linux 6.1's fallback table, checked at one order: give types x and y one
+ * free order-9 block each (pageblocks B and D of an 8 MiB machine), nothing
+ * larger, then ask for type t at order 0.  The table row of t decides:
+ *   UNMOVABLE   -> RECLAIMABLE, MOVABLE
+ *   MOVABLE     -> RECLAIMABLE, UNMOVABLE
+ *   RECLAIMABLE -> UNMOVABLE,   MOVABLE
+ * The donor is a whole free pageblock (order 9 >= pageblock_order), so
+ * can_steal_fallback() holds even for a movable order-0 request and every
+ * request claims the pageblock (change_pageblock_range).
+ */
+static void test_fallback_table(void **state)
+{
+	(void)state;
+	static const struct { int t, x, y, want; } cases[] = {
+		{ ZPA_MIGRATE_UNMOVABLE, ZPA_MIGRATE_MOVABLE, ZPA_MIGRATE_RECLAIMABLE, ZPA_MIGRATE_RECLAIMABLE },
+		{ ZPA_MIGRATE_MOVABLE, ZPA_MIGRATE_UNMOVABLE, ZPA_MIGRATE_RECLAIMABLE, ZPA_MIGRATE_RECLAIMABLE },
+		{ ZPA_MIGRATE_RECLAIMABLE, ZPA_MIGRATE_MOVABLE, ZPA_MIGRATE_UNMOVABLE, ZPA_MIGRATE_UNMOVABLE },
+	};
+	for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		struct zpa_machine *m = machine(8, NULL);
+		struct zpa_task *t = zpa_task_current();
+		unsigned saved = zpa_task_flags_save(t, ZPA_PF_MEMALLOC);
+		zpa_pfn_t a = zpa_alloc_pages(m, gfp_of(cases[c].x), 9);
+		zpa_pfn_t b = zpa_alloc_pages(m, gfp_of(cases[c].y), 9);
+		zpa_task_flags_restore(t, saved, ZPA_PF_MEMALLOC);
+		assert_true(a != ZPA_PFN_NONE && b != ZPA_PFN_NONE);
+		/* Each left its order-10 block's other half free, typed like itself. */
+		assert_int_equal(pageblock_type(m, a ^ 512), cases[c].x);
+		assert_int_equal(pageblock_type(m, b ^ 512), cases[c].y);
+		struct zpa_zone_info zi;
+		assert_int_equal(zpa_zone_info(m, 0, ZPA_ZONE_NORMAL, &zi), 0);
+		assert_int_equal(zi.nr_free[9], 2);
+		assert_int_equal(zi.nr_free[10], 0);
+		zpa_pfn_t p = zpa_alloc_pages(m, gfp_of(cases[c].t), 0);
+		assert_true(p != ZPA_PFN_NONE);
+		zpa_pfn_t donor = (p >> 9) == ((a ^ 512) >> 9) ? (a ^ 512) : (b ^ 512);
+		assert_true((p >> 9) == (donor >> 9));
+		int donor_type = donor == (a ^ 512) ? cases[c].x : cases[c].y;
+		if (donor_type != cases[c].want)
+			fail_msg("case %u: type %d took from type %d, table says %d", c, cases[c].t, donor_type,
+				 cases[c].want);
+		/* The donor block is a whole pageblock (order 9): every type claims it. */
+		assert_int_equal(pageblock_type(m, p), cases[c].t);
+		assert_int_equal(zpa_free_pages(m, p, 0), 0);
+		assert_int_equal(zpa_free_pages(m, a, 9), 0);
+		assert_int_equal(zpa_free_pages(m, b, 9), 0);
+		zt_assert_clean(m);
+		zpa_machine_destroy(m);
+	}
+}
+
 static void merge_off(struct zpa_machine_config *cfg) { cfg->no_merge_to_tail = true; }
 
 /*
@@ -326,6 +385,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fallback_steals_pageblock),
 		cmocka_unit_test(test_movable_fallback_takes_smallest),
+		cmocka_unit_test(test_fallback_table),
 		cmocka_unit_test(test_merge_to_tail),
 		cmocka_unit_test(test_shuffle),
 		cmocka_unit_test(test_highatomic_reserve),
