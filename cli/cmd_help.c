@@ -18,6 +18,9 @@ static const char overview_help[] =
 	"                               workload, show them again and summarise\n"
 	"  zpa info [MACHINE] [VIEW...] print /proc views of a machine in Linux's format\n"
 	"  zpa run [MACHINE] [OPTIONS]  run the default workload on a machine\n"
+	"  zpa run stress-highalloc     high-order allocation test, grouping by mobility on/off\n"
+	"  zpa replay --snapshot DIR TRACE  replay a kernel trace (see 'zpa replay --help')\n"
+	"  zpa record -- COMMAND        record the kmem tracepoints and a snapshot (root)\n"
 	"  zpa help [COMMAND]           this text, or one command's\n"
 	"  zpa --version                print the version\n"
 	"\n"
@@ -104,7 +107,7 @@ int cli_print_help(FILE *f, const char *cmd)
 	} else if (strcmp(cmd, "help") == 0) {
 		fputs(help_help, f);
 	} else {
-		return cli_usage_error(NULL, "no such command '%s' (info, run, help)", cmd);
+		return cli_usage_error(NULL, "no such command '%s' (info, run, replay, record, help)", cmd);
 	}
 	return CLI_EXIT_OK;
 }

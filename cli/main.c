@@ -2,7 +2,7 @@
  * main.c - entry point of the `zpa` program: pick the subcommand.
  *
  * Without arguments the program runs its demonstration (cmd_default in
- * cmd_run.c).  Every other first argument names a command (info, run, help)
+ * cmd_run.c).  Every other first argument names a command (info, run, replay, record, help)
  * or is --help/-h/--version; anything else is a usage error (exit 2).
  *
  * SPDX-License-Identifier: MIT
@@ -12,6 +12,8 @@
 #include "cli.h"
 
 int cmd_stress(int argc, char **argv); /* `zpa run stress-highalloc` (cmd_stress.c) */
+int cmd_replay(int argc, char **argv); /* `zpa replay` (cmd_replay.c) */
+int cmd_record(int argc, char **argv); /* `zpa record` (cmd_record.c) */
 
 int main(int argc, char **argv)
 {
@@ -32,9 +34,13 @@ int main(int argc, char **argv)
 		return cmd_stress(argc - 2, argv + 2); /* cmd_stress.c */
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "replay") == 0)
+		return cmd_replay(argc - 1, argv + 1);
+	if (strcmp(cmd, "record") == 0)
+		return cmd_record(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0)
 		return cmd_help(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return cli_usage_error(NULL, "unknown option '%s'", cmd);
-	return cli_usage_error(NULL, "unknown command '%s' (info, run, help)", cmd);
+	return cli_usage_error(NULL, "unknown command '%s' (info, run, replay, record, help)", cmd);
 }

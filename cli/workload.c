@@ -46,6 +46,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "rng.h"
 
 const struct wl_class wl_classes[WL_NR_CLASSES] = {
 	{ "slab",            ZPA_GFP_KERNEL,                  0, 0, 300 },
@@ -69,58 +70,7 @@ const struct wl_class wl_classes[WL_NR_CLASSES] = {
 #define P_MIN           0.1
 #define P_MAX           0.9
 
-/* ----- xoshiro256** seeded by splitmix64 ----- */
-
-struct rng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-/* Uniform in [0, n), n > 0 (Lemire's multiply-shift; bias is negligible here). */
-static uint64_t rng_below(struct rng *r, uint64_t n)
-{
-	return (uint64_t)(((unsigned __int128)rng_next(r) * n) >> 64);
-}
-
-/* Uniform in [0, 1). */
-static double rng_unit(struct rng *r)
-{
-	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
+/* Random numbers: cli/rng.h (xoshiro256** seeded by splitmix64). */
 
 /* ----- the workload ----- */
 

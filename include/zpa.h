@@ -522,5 +522,7 @@ int zpa_check(struct zpa_machine *m, char *report, size_t size);
 #include "zpa/contig.h"
 /* Fragmentation metrics and events. */
 #include "zpa/frag.h"
+/* Fault injection (fail_page_alloc) and failure schedules. */
+#include "zpa/fault.h"
 
 #endif /* ZPA_H */

@@ -330,6 +330,34 @@ enum alloc_test_site {
 typedef void (*zpa_alloc_test_hook_fn)(struct zpa_machine *m, struct zpa_task *task, int site, void *arg);
 ZPA_HIDDEN void zpa_set_alloc_test_hook(struct zpa_machine *m, zpa_alloc_test_hook_fn fn, void *arg);
 
+/* ---- fail_page_alloc.c: fault injection (zpa/fault.h) ---- */
+/*
+ * should_fail_alloc_page(): should fault injection fail this request?  Asked
+ * once per __alloc_pages() right after prepare_alloc_pages(), with the gfp
+ * the request runs under (after gfp_allowed_mask and the task's scope).  One
+ * relaxed load while injection is off; no lock held.
+ */
+ZPA_HIDDEN bool __should_fail_alloc_page(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order,
+					 const struct alloc_context *ac);
+static inline bool should_fail_alloc_page(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order,
+					  const struct alloc_context *ac)
+{
+	if (likely(!atomic_load_explicit(&m->fail_page_alloc_on, memory_order_relaxed)))
+		return false;
+	return __should_fail_alloc_page(m, gfp, order, ac);
+}
+/*
+ * Injection is on: the hosted fast path must not cache a GFP decoding (it
+ * would serve requests without asking).  Read after loading fast_gen: turning
+ * injection on sets the flag, then bumps fast_gen.
+ */
+static inline bool fail_page_alloc_active(struct zpa_machine *m)
+{
+	return atomic_load_explicit(&m->fail_page_alloc_on, memory_order_acquire);
+}
+/* Free the injection state (machine teardown). */
+ZPA_HIDDEN void fail_page_alloc_destroy(struct zpa_machine *m);
+
 /* ---- machine_file.c: text helpers shared with snapshot.c ---- */
 /* A size: decimal or 0x hex with an optional K/M/G/T suffix; 0 or ZPA_EPARSE. */
 ZPA_HIDDEN int zpa_parse_size(const char *s, const char **endp, uint64_t *out);

@@ -560,6 +560,7 @@ static void free_machine(struct zpa_machine *m)
 {
 	pcp_destroy(m);
 	cma_free_areas(m);
+	fail_page_alloc_destroy(m);
 	for (unsigned n = 0; n < ZPA_MAX_NODES; n++) {
 		pg_data_t *pgdat = m->nodes[n];
 		if (!pgdat)

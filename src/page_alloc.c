@@ -10,6 +10,8 @@
  *     -> prepare_alloc_pages: highest zone index, zonelist, migratetype; with
  *          a cpuset, __GFP_HARDWALL for the first pass and either the cpuset's
  *          nodes as the nodemask or ALLOC_CPUSET
+ *     -> should_fail_alloc_page: fault injection (fail_page_alloc.c) may
+ *          fail the request here, before any zone is looked at
  *     -> get_page_from_freelist at the LOW watermark (+ ALLOC_NOFRAGMENT)
  *          walks the zonelist (nodemask, cpuset); __zone_watermark_ok with
  *          lowmem_reserve; rmqueue -> __rmqueue (buddy.c) -> prep_new_page
@@ -444,7 +446,6 @@ static struct zpa_page *__alloc_pages_slowpath(struct zpa_machine *m, zpa_gfp_t 
 {
 	struct zpa_page *page;
 	unsigned alloc_flags, cookie;
-	bool drained = false;
 
 	/* An atomic request that may sleep is not atomic: Linux warns (done by
 	 * gfp_check() on entry) and drops __GFP_ATOMIC here. */
@@ -486,16 +487,25 @@ restart:
 	if (page)
 		return page;
 	/*
-	 * __alloc_pages_direct_reclaim(): with nothing to reclaim yet, what is
-	 * left of it is its last resort before failing: give a high-atomic
-	 * pageblock back and drain every per-CPU list, then try once more.
-	 * (Not for PF_MEMALLOC tasks, which must not recurse into reclaim.)
-	 * Reclaim proper, compaction, the retry heuristics and OOM come here.
+	 * What Linux 6.1 does next, with nothing reclaimable and no compaction
+	 * yet (both make no progress in zpa):
+	 *  - a caller that may not reclaim, or a PF_MEMALLOC task (no
+	 *    recursion into reclaim), gives up;
+	 *  - __alloc_pages_direct_reclaim() makes no progress, so it neither
+	 *    retries nor drains the per-CPU lists (it does only after progress);
+	 *  - __GFP_NORETRY, and costly orders without __GFP_RETRY_MAYFAIL, give up;
+	 *  - should_reclaim_retry() counts MAX_RECLAIM_RETRIES loops without
+	 *    progress, then releases high-atomic reserves (force) and retries
+	 *    while that frees something.  The loops change nothing here, so they
+	 *    are folded into one step.  OOM would come after that.
 	 */
-	if ((gfp & ZPA___GFP_DIRECT_RECLAIM) && !(ac->task->flags & ZPA_PF_MEMALLOC) && !drained) {
-		unreserve_highatomic_pageblock(m, ac, false);
-		zpa_drain_all_pages(m);
-		drained = true;
+	if (!(gfp & ZPA___GFP_DIRECT_RECLAIM) || (ac->task->flags & ZPA_PF_MEMALLOC))
+		goto nopage;
+	if (gfp & ZPA___GFP_NORETRY)
+		goto nopage;
+	if (order > PAGE_ALLOC_COSTLY_ORDER && !(gfp & ZPA___GFP_RETRY_MAYFAIL))
+		goto nopage;
+	while (unreserve_highatomic_pageblock(m, ac, true)) {
 		page = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
 		if (page)
 			return page;
@@ -582,9 +592,13 @@ bool prepare_alloc_context(struct zpa_machine *m, struct zpa_task *task, zpa_gfp
 static void fast_gfp_update(struct zpa_machine *m, struct pageset *ps, const struct zpa_task *task, zpa_gfp_t gfp)
 {
 	struct fast_gfp *fg = &ps->fg;
+	unsigned gen = atomic_load_explicit(&m->fast_gen, memory_order_acquire);
 	fg->gfp = ~0u; /* invalid until filled: */
 	fg->gen = 0;   /* fast_gen is never 0, so not even gfp ~0u matches */
 	if ((gfp & FAST_GFP_SLOW) || gfp_check(gfp, 0, m->max_order, NULL) || task->flags)
+		return;
+	/* Fault injection must see every request: no fast path while it is on. */
+	if (unlikely(fail_page_alloc_active(m)))
 		return;
 	/* Unmovable requests must not count free CMA pages: leave them to the long path. */
 	if (m->has_cma && gfp_migratetype(m, gfp) != ZPA_MIGRATE_MOVABLE)
@@ -604,7 +618,7 @@ static void fast_gfp_update(struct zpa_machine *m, struct pageset *ps, const str
 	fg->node_start_pfn = z->node_start_pfn;
 	uint32_t flags = ((uint32_t)z->idx << PG_ZONE_SHIFT) | PG_alloc | (fg->mt == ZPA_MIGRATE_MOVABLE ? PG_lru : 0);
 	fg->page_word = flags | (1ull << 32);
-	fg->gen = atomic_load_explicit(&m->fast_gen, memory_order_relaxed);
+	fg->gen = gen;
 	fg->gfp = gfp;
 }
 
@@ -634,6 +648,9 @@ zpa_pfn_t __alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t 
 	zpa_gfp_t alloc_gfp = gfp;
 	unsigned alloc_flags = ALLOC_WMARK_LOW;
 	if (!prepare_alloc_pages(m, task, gfp, preferred_nid, nodemask, &ac, &alloc_gfp, &alloc_flags))
+		return ZPA_PFN_NONE;
+	/* Fault injection (fail_page_alloc.c), where Linux's prepare_alloc_pages() asks. */
+	if (should_fail_alloc_page(m, gfp, order, &ac))
 		return ZPA_PFN_NONE;
 	alloc_flags |= alloc_flags_nofragment(m, ac.preferred_zoneref->zone, gfp);
 

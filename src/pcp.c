@@ -954,6 +954,9 @@ static unsigned long alloc_pages_bulk(struct zpa_machine *m, struct zpa_task *ta
 	if (!prepare_alloc_context(m, task, gfp & m->gfp_allowed_mask, preferred_nid, nodemask, &ac))
 		goto failed;
 	gfp = current_gfp_context(task, gfp & m->gfp_allowed_mask);
+	/* Fault injection asks once per bulk call, as Linux's prepare_alloc_pages(). */
+	if (should_fail_alloc_page(m, gfp, 0, &ac))
+		return nr_populated;
 	unsigned alloc_flags = ALLOC_WMARK_LOW;
 	if (ac.migratetype == ZPA_MIGRATE_MOVABLE)
 		alloc_flags |= ALLOC_CMA;

@@ -138,7 +138,11 @@ enum numa_stat_item { ZPA_NUMA_STAT_ITEMS(ZPA_ENUM_ITEM) NR_VM_NUMA_EVENT_ITEMS 
 	X(EXTFRAG_UNMOVABLE_IN_MOVABLE, "zpa_extfrag_unmovable_in_movable") \
 	X(EXTFRAG_FRAG_RECLAIMABLE, "zpa_extfrag_fragmenting_reclaimable") \
 	X(EXTFRAG_RECLAIMABLE_IN_MOVABLE, "zpa_extfrag_reclaimable_in_movable") \
-	X(EXTFRAG_FRAG_MOVABLE, "zpa_extfrag_fragmenting_movable")
+	X(EXTFRAG_FRAG_MOVABLE, "zpa_extfrag_fragmenting_movable") \
+	X(FAULT_CHECKED, "zpa_fault_checked") \
+	X(FAULT_INJECTED, "zpa_fault_injected") \
+	X(FAULT_INJECTED_ATTR, "zpa_fault_injected_attr") \
+	X(FAULT_INJECTED_SCHEDULE, "zpa_fault_injected_schedule")
 enum vm_event_item { ZPA_VM_EVENT_ITEMS(ZPA_ENUM_ITEM) NR_VM_EVENT_ITEMS };
 
 struct pglist_data;
@@ -349,6 +353,9 @@ struct zpa_machine {
 	zpa_mutex_t cma_mutex;                /* serialises cma_alloc's alloc_contig_range (Linux's cma_mutex) */
 	struct zpa_cma *cma_areas;            /* cma_area_count areas (cma.c) */
 	unsigned cma_area_count;
+	/* fail_page_alloc.c: fault injection (zpa/fault.h); state made on first use */
+	struct fail_page_alloc *_Atomic fail_page_alloc;
+	_Atomic int fail_page_alloc_on;       /* a request may be failed: __alloc_pages asks */
 };
 
 /*
