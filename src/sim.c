@@ -157,6 +157,16 @@ int zpa_sim_pageblock_migratetype(struct zpa_machine *m, zpa_pfn_t pfn)
 	return z ? get_pageblock_migratetype(z, (unsigned long)pfn) : ZPA_EBADPFN;
 }
 
+/* Strip a held block's pages back to "just its zone": no marks, no references, no links. */
+static void clear_block(struct zpa_page *page, unsigned order)
+{
+	for (unsigned long i = 0; i < (1ul << order); i++) {
+		page[i].flags &= PG_ZONE_MASK;
+		page[i].refcount = 0;
+		page[i].next = page[i].prev = ZPA_NIL;
+	}
+}
+
 int zpa_sim_make_block(struct zpa_machine *m, zpa_pfn_t pfn, unsigned order, zpa_gfp_t gfp)
 {
 	struct zpa_page *page;
@@ -172,11 +182,7 @@ int zpa_sim_make_block(struct zpa_machine *m, zpa_pfn_t pfn, unsigned order, zpa
 	err = check_held_range(m, pfn, order, &z, &page);
 	if (!err) {
 		/* prep_new_page() expects the pages of a block fresh from the free lists. */
-		for (unsigned long i = 0; i < (1ul << order); i++) {
-			page[i].flags &= PG_ZONE_MASK;
-			page[i].refcount = 0;
-			page[i].next = page[i].prev = ZPA_NIL;
-		}
+		clear_block(page, order);
 		prep_new_page(m, z, page, order, gfp, gfp_migratetype(m, gfp));
 	}
 	zpa_spin_unlock(&z->lock);
@@ -197,11 +203,7 @@ int zpa_sim_give_block(struct zpa_machine *m, zpa_pfn_t pfn, unsigned order, boo
 	zpa_spin_lock(&z->lock);
 	err = check_held_range(m, pfn, order, &z, &page);
 	if (!err) {
-		for (unsigned long i = 0; i < (1ul << order); i++) {
-			page[i].flags &= PG_ZONE_MASK;
-			page[i].refcount = 0;
-			page[i].next = page[i].prev = ZPA_NIL;
-		}
+		clear_block(page, order);
 		__free_one_page(m, z, (unsigned long)pfn, order, get_pageblock_migratetype(z, (unsigned long)pfn),
 				to_tail);
 	}

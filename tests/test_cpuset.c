@@ -24,35 +24,9 @@
 #define M (1ull << 20)
 #define MOVABLE_SOFT (ZPA_GFP_HIGHUSER_MOVABLE & ~ZPA___GFP_HARDWALL) /* movable, not hardwall */
 
-static struct zpa_machine *numa_machine(unsigned nodes, unsigned mib)
-{
-	struct zpa_machine_config cfg;
-	struct zpa_machine *m;
-	zpa_machine_config_init(&cfg);
-	cfg.dma_limit = 0;
-	cfg.dma32_limit = 0;
-	for (unsigned i = 0; i < nodes; i++) {
-		zpa_config_add_range(&cfg, 4 * G + i * G, 4 * G + i * G + (uint64_t)mib * M, ZPA_RANGE_USABLE, (int)i);
-		cfg.cpu_node[i] = (int)i;
-		for (unsigned j = 0; j < nodes; j++)
-			cfg.distance[i][j] = (uint8_t)(10 + 10 * (i > j ? i - j : j - i));
-	}
-	cfg.nr_cpus = nodes;
-	cfg.no_pcp = true;
-	cfg.exact_vmstat = true;
-	assert_int_equal(zpa_machine_create(&cfg, &m), 0);
-	return m;
-}
-
-static zpa_nodemask_t mask_of(const int *nids, int n)
-{
-	zpa_nodemask_t mk;
-	zpa_nodemask_clear(&mk);
-	for (int i = 0; i < n; i++)
-		zpa_nodemask_set(&mk, nids[i]);
-	return mk;
-}
-#define MASK(...) mask_of((const int[]){ __VA_ARGS__ }, (int)(sizeof((const int[]){ __VA_ARGS__ }) / sizeof(int)))
+/* Placement machines and node masks: tests/helpers/zt.h. */
+#define numa_machine(nodes, mib) zt_numa_machine(nodes, mib, true)
+#define MASK ZT_MASK
 
 static struct zpa_task *task_on(int cpu)
 {

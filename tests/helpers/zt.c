@@ -41,6 +41,36 @@ void zt_config_simple(struct zpa_machine_config *cfg, unsigned mib, struct zt_lo
 	}
 }
 
+struct zpa_machine *zt_numa_machine(unsigned nodes, unsigned mib, bool no_pcp)
+{
+	const uint64_t M = 1ull << 20, G = 1ull << 30;
+	struct zpa_machine_config cfg;
+	struct zpa_machine *m;
+	zpa_machine_config_init(&cfg);
+	cfg.dma_limit = 0;
+	cfg.dma32_limit = 0;
+	for (unsigned i = 0; i < nodes; i++) {
+		zpa_config_add_range(&cfg, 4 * G + i * G, 4 * G + i * G + (uint64_t)mib * M, ZPA_RANGE_USABLE, (int)i);
+		cfg.cpu_node[i] = (int)i;
+		for (unsigned j = 0; j < nodes; j++)
+			cfg.distance[i][j] = (uint8_t)(10 + 10 * (i > j ? i - j : j - i));
+	}
+	cfg.nr_cpus = nodes;
+	cfg.no_pcp = no_pcp;
+	cfg.exact_vmstat = true;
+	assert_int_equal(zpa_machine_create(&cfg, &m), 0);
+	return m;
+}
+
+zpa_nodemask_t zt_mask_of(const int *nids, int n)
+{
+	zpa_nodemask_t mk;
+	zpa_nodemask_clear(&mk);
+	for (int i = 0; i < n; i++)
+		zpa_nodemask_set(&mk, nids[i]);
+	return mk;
+}
+
 void zt_assert_clean(struct zpa_machine *m)
 {
 	char report[4096];

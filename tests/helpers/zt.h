@@ -33,6 +33,17 @@ void zt_config_all_zones(struct zpa_machine_config *cfg, struct zt_log *log);
 /* A one-node machine of `mib` MiB starting at 1 MiB (DMA, DMA32, Normal as sized). */
 void zt_config_simple(struct zpa_machine_config *cfg, unsigned mib, struct zt_log *log);
 
+/*
+ * A NUMA machine for placement tests: `nodes` nodes of `mib` MiB each at
+ * 4 GiB + nid GiB (Normal only), CPU i on node i, distance 10 + 10 * |i - j|,
+ * exact counters; no per-CPU caching when no_pcp.
+ */
+struct zpa_machine *zt_numa_machine(unsigned nodes, unsigned mib, bool no_pcp);
+
+/* A node mask of the listed nodes: ZT_MASK(0, 2). */
+zpa_nodemask_t zt_mask_of(const int *nids, int n);
+#define ZT_MASK(...) zt_mask_of((const int[]){ __VA_ARGS__ }, (int)(sizeof((const int[]){ __VA_ARGS__ }) / sizeof(int)))
+
 /* Assert zpa_check() is clean, printing its report otherwise. */
 void zt_assert_clean(struct zpa_machine *m);
 
