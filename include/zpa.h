@@ -524,5 +524,7 @@ int zpa_check(struct zpa_machine *m, char *report, size_t size);
 #include "zpa/frag.h"
 /* Fault injection (fail_page_alloc) and failure schedules. */
 #include "zpa/fault.h"
+/* Memory control groups: hierarchical charging and limits. */
+#include "zpa/memcg.h"
 
 #endif /* ZPA_H */

@@ -173,6 +173,7 @@ void __free_one_page(struct zpa_machine *m, struct zone *z, unsigned long pfn, u
 {
 	unsigned long buddy_pfn = 0;
 
+	assert_zone_locked(m, z);
 	ZPA_ASSERT(m, !(pfn & ((1ul << order) - 1)));
 	ZPA_ASSERT(m, zone_spans_pfn(z, pfn));
 	mod_zone_freepage_state(z, 1l << order, mt);
@@ -546,6 +547,7 @@ do_steal:;
 struct zpa_page *__rmqueue(struct zpa_machine *m, struct zone *z, unsigned order, int mt, unsigned alloc_flags)
 {
 	struct zpa_page *page;
+	assert_zone_locked(m, z);
 	/* CMA (cma.c): balance movable requests between CMA and the rest. */
 	if (unlikely(m->has_cma) && rmqueue_cma_first(z, alloc_flags)) {
 		page = __rmqueue_cma_fallback(z, order);

@@ -118,6 +118,7 @@ static const char *cma_check_area(struct zpa_machine *m, unsigned idx, struct zo
  * init_cma_reserved_pageblock(): the pageblock at pfn becomes MIGRATE_CMA
  * and its pages are freed as one block, now managed.  Zone lock held.
  */
+/* Zone lock held (by cma_init_reserved_areas). */
 static void init_cma_reserved_pageblock(struct zpa_machine *m, struct zone *z, unsigned long pfn)
 {
 	struct zpa_page *page = pfn_to_page_nid(z->zone_pgdat, pfn);

@@ -358,6 +358,26 @@ static inline bool fail_page_alloc_active(struct zpa_machine *m)
 /* Free the injection state (machine teardown). */
 ZPA_HIDDEN void fail_page_alloc_destroy(struct zpa_machine *m);
 
+/* ---- memcontrol.c: memory control groups (zpa/memcg.h) ---- */
+/* memcg_kmem_enabled(): the machine has groups (Linux's static key). */
+static inline bool memcg_kmem_enabled(struct zpa_machine *m)
+{
+	return atomic_load_explicit(&m->memcg_kmem_on, memory_order_acquire);
+}
+/*
+ * __memcg_kmem_charge_page(): charge the block just allocated at pfn (first
+ * page page, owned by the caller) to g with the limit rules of zpa/memcg.h.
+ * 0, or ZPA_ENOMEM: the caller frees the block and fails the allocation.
+ */
+ZPA_HIDDEN int __memcg_kmem_charge_page(struct zpa_machine *m, struct zpa_memcg *g, struct zpa_page *page,
+					unsigned long pfn, unsigned order, zpa_gfp_t gfp);
+/* __memcg_kmem_uncharge_page(): the block at pfn (page has PG_memcg) is being freed. */
+ZPA_HIDDEN void __memcg_kmem_uncharge_page(struct zpa_machine *m, struct zpa_page *page, unsigned long pfn);
+/* A task goes away: it leaves its group. */
+ZPA_HIDDEN void memcg_task_exit(struct zpa_task *task);
+/* Free every group and the side table (machine teardown). */
+ZPA_HIDDEN void memcg_destroy_all(struct zpa_machine *m);
+
 /* ---- machine_file.c: text helpers shared with snapshot.c ---- */
 /* A size: decimal or 0x hex with an optional K/M/G/T suffix; 0 or ZPA_EPARSE. */
 ZPA_HIDDEN int zpa_parse_size(const char *s, const char **endp, uint64_t *out);

@@ -451,7 +451,9 @@ static void free_range_to_buddy(struct zpa_machine *m, struct zone *z, unsigned 
 		for (unsigned long i = 0; i < (1ul << order); i++)
 			page[i].flags &= ~PG_reserved;
 		z->managed_pages += 1ul << order;
+		zpa_spin_lock(&z->lock); /* the buddy code's contract, though nobody else runs yet */
 		__free_one_page(m, z, start, order, get_pageblock_migratetype(z, start), true);
+		zpa_spin_unlock(&z->lock);
 		start += 1ul << order;
 	}
 }
@@ -561,6 +563,7 @@ static void free_machine(struct zpa_machine *m)
 	pcp_destroy(m);
 	cma_free_areas(m);
 	fail_page_alloc_destroy(m);
+	memcg_destroy_all(m);
 	for (unsigned n = 0; n < ZPA_MAX_NODES; n++) {
 		pg_data_t *pgdat = m->nodes[n];
 		if (!pgdat)

@@ -59,8 +59,11 @@ struct zpa_task *zpa_task_create(void)
 
 void zpa_task_destroy(struct zpa_task *t)
 {
-	if (t && !t->is_thread_default)
+	if (t && !t->is_thread_default) {
+		if (t->memcg)
+			memcg_task_exit(t);
 		zpa_port_free(t);
+	}
 }
 
 void zpa_task_set_cpu(struct zpa_task *t, int cpu)
@@ -600,6 +603,9 @@ static void fast_gfp_update(struct zpa_machine *m, struct pageset *ps, const str
 	/* Fault injection must see every request: no fast path while it is on. */
 	if (unlikely(fail_page_alloc_active(m)))
 		return;
+	/* __GFP_ACCOUNT requests must be charged: no fast path once groups exist. */
+	if (unlikely((gfp & ZPA___GFP_ACCOUNT) && memcg_kmem_enabled(m)))
+		return;
 	/* Unmovable requests must not count free CMA pages: leave them to the long path. */
 	if (m->has_cma && gfp_migratetype(m, gfp) != ZPA_MIGRATE_MOVABLE)
 		return;
@@ -667,6 +673,16 @@ zpa_pfn_t __alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t 
 	}
 	if (!page)
 		return ZPA_PFN_NONE;
+	/*
+	 * memcg (memcontrol.c): charge __GFP_ACCOUNT pages of a task in a group,
+	 * as Linux's __memcg_kmem_charge_page(); a refused charge frees the page
+	 * and fails the allocation.
+	 */
+	if (unlikely((gfp & ZPA___GFP_ACCOUNT) && task->memcg) &&
+	    unlikely(__memcg_kmem_charge_page(m, task->memcg, page, page_to_pfn(zone, page), order, gfp))) {
+		zpa__free_pages(m, task, page_to_pfn(zone, page), order);
+		return ZPA_PFN_NONE;
+	}
 	if (task->cpu < 0 && preferred_nid < 0 && !nodemask) {
 		struct pageset *ps = task_pageset(m, task);
 		if (ps && ps->fg.gfp != gfp)
@@ -674,7 +690,7 @@ zpa_pfn_t __alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t 
 		else if (ps && ps->fg.gen != atomic_load_explicit(&m->fast_gen, memory_order_relaxed))
 			fast_gfp_update(m, ps, task, gfp);
 	}
-	/* memcg charging (__GFP_ACCOUNT) and the mm_page_alloc tracepoint come later. */
+	/* The mm_page_alloc tracepoint comes later. */
 	if (zone_out)
 		*zone_out = zone;
 	return page_to_pfn(zone, page);
@@ -888,6 +904,9 @@ static int free_pages_slow(struct zpa_machine *m, struct zpa_task *task, pg_data
 	bool head = page->flags & PG_head;
 	int ref = __atomic_sub_fetch(&page->refcount, 1, __ATOMIC_ACQ_REL);
 	if (ref == 0) {
+		/* A charged block (PG_memcg keeps it off the fast paths) is uncharged. */
+		if (unlikely(page->flags & PG_memcg))
+			__memcg_kmem_uncharge_page(m, page, pfn);
 		clear_alloc_marks(page, order);
 		zpa_spin_unlock(&z->lock);
 		free_the_page(m, task_pageset(m, task), z, page, pfn, order);

@@ -948,6 +948,9 @@ static unsigned long alloc_pages_bulk(struct zpa_machine *m, struct zpa_task *ta
 		return nr_populated;
 	if (nr_pages - nr_populated == 1 || gfp_check(gfp, 0, m->max_order, NULL) != 0)
 		goto failed;
+	/* Like Linux's, the bulk path does not charge: __GFP_ACCOUNT goes one page at a time. */
+	if ((gfp & ZPA___GFP_ACCOUNT) && memcg_kmem_enabled(m))
+		goto failed;
 
 	struct alloc_context ac;
 	struct zone *zone = NULL;

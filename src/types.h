@@ -69,6 +69,7 @@ struct zpa_page {
 #define PG_lru           (1u << 15)   /* allocated for a movable user (Linux: on an LRU) */
 #define PG_listed        (1u << 19)   /* on a zpa_page_list: next/prev hold the next pfn */
 #define PG_offline       (1u << 20)   /* offlined memory (isolate.c): also PG_hole | PG_reserved */
+#define PG_memcg         (1u << 21)   /* first page of a block charged to a memcg (memcontrol.c's table) */
 #define PG_ZONE_SHIFT    16           /* zone index within the node (3 bits) */
 #define PG_ZONE_MASK     (0x7u << PG_ZONE_SHIFT)
 
@@ -356,6 +357,9 @@ struct zpa_machine {
 	/* fail_page_alloc.c: fault injection (zpa/fault.h); state made on first use */
 	struct fail_page_alloc *_Atomic fail_page_alloc;
 	_Atomic int fail_page_alloc_on;       /* a request may be failed: __alloc_pages asks */
+	/* memcontrol.c: memory control groups (zpa/memcg.h); state made with the first group */
+	struct memcg_state *_Atomic memcg;
+	_Atomic int memcg_kmem_on;            /* groups exist: __GFP_ACCOUNT leaves the fast path */
 };
 
 /*
@@ -389,6 +393,7 @@ struct zpa_task {
 	zpa_nodemask_t mems_allowed;      /* cpuset's nodes; every bit in a new task */
 	zpa_nodemask_t mems_softwall;     /* nearest hardwalled ancestor's nodes */
 	_Atomic unsigned mems_allowed_seq; /* odd while mems_allowed changes */
+	struct zpa_memcg *memcg;          /* memcontrol.c: charged group; NULL = root, no accounting */
 };
 
 /*
