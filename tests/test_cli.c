@@ -60,6 +60,7 @@
 #include <cmocka.h>
 
 #include "zpa.h"
+#include "helpers/zt.h"
 
 #define SNAPSHOT_DIR ZPA_ORACLE_DIR "/r-n2-4g-2cpu/recomputed"
 #define TIMEOUT_S "120"
@@ -72,29 +73,7 @@ struct result {
 	double seconds;    /* wall clock */
 };
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 4096, len = 0, n;
-	char *buf = malloc(cap);
-
-	assert_non_null(buf);
-	if (!f) {
-		buf[0] = '\0';
-		return buf;
-	}
-	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (cap - len - 1 == 0) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
-		}
-	}
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-}
+#define read_file zt_read_file /* tests/helpers/zt.c */
 
 static double now(void)
 {

@@ -30,6 +30,8 @@
 
 #include <cmocka.h>
 
+#include "helpers/zt.h"
+
 #define TIMEOUT_S "300"
 
 struct result {
@@ -37,29 +39,7 @@ struct result {
 	char *out, *err;
 };
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 4096, len = 0, n;
-	char *buf = malloc(cap);
-
-	assert_non_null(buf);
-	if (!f) {
-		buf[0] = '\0';
-		return buf;
-	}
-	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (cap - len - 1 == 0) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
-		}
-	}
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-}
+#define read_file zt_read_file /* tests/helpers/zt.c */
 
 /* Run `zpa <args>` under a timeout and capture both streams. */
 static struct result run_zpa(const char *args)

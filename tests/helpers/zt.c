@@ -1,5 +1,6 @@
 /* zt.c - shared test helpers (see zt.h).  SPDX-License-Identifier: MIT */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helpers/zt.h"
@@ -69,6 +70,30 @@ zpa_nodemask_t zt_mask_of(const int *nids, int n)
 	for (int i = 0; i < n; i++)
 		zpa_nodemask_set(&mk, nids[i]);
 	return mk;
+}
+
+char *zt_read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 4096, len = 0, n;
+	char *buf = malloc(cap);
+
+	assert_non_null(buf);
+	if (!f) {
+		buf[0] = '\0';
+		return buf;
+	}
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len - 1 == 0) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+	}
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
 }
 
 void zt_assert_clean(struct zpa_machine *m)

@@ -44,6 +44,9 @@ struct zpa_machine *zt_numa_machine(unsigned nodes, unsigned mib, bool no_pcp);
 zpa_nodemask_t zt_mask_of(const int *nids, int n);
 #define ZT_MASK(...) zt_mask_of((const int[]){ __VA_ARGS__ }, (int)(sizeof((const int[]){ __VA_ARGS__ }) / sizeof(int)))
 
+/* A whole file as a NUL-terminated malloc'd string; "" when it cannot be read. */
+char *zt_read_file(const char *path);
+
 /* Assert zpa_check() is clean, printing its report otherwise. */
 void zt_assert_clean(struct zpa_machine *m);
 
