@@ -121,7 +121,9 @@ int zpa_contig_page_info(struct zpa_machine *m, int nid, int zone_type, unsigned
 	return 0;
 }
 
-int zpa_fragmentation_index(struct zpa_machine *m, int nid, int zone_type, unsigned order, int *index)
+/* One index of one zone at one order: fn applied to the zone's contig info. */
+static int zone_index(struct zpa_machine *m, int nid, int zone_type, unsigned order,
+		      int (*fn)(unsigned, const struct contig_page_info *), int *index)
 {
 	struct contig_page_info info;
 	int rc;
@@ -130,33 +132,34 @@ int zpa_fragmentation_index(struct zpa_machine *m, int nid, int zone_type, unsig
 		return ZPA_EINVAL;
 	rc = zone_contig_info(m, nid, zone_type, order, &info);
 	if (!rc)
-		*index = __fragmentation_index(order, &info);
+		*index = fn(order, &info);
 	return rc;
+}
+
+static int extfrag_for_order_int(unsigned order, const struct contig_page_info *info)
+{
+	return (int)extfrag_for_order(order, info);
+}
+
+int zpa_fragmentation_index(struct zpa_machine *m, int nid, int zone_type, unsigned order, int *index)
+{
+	return zone_index(m, nid, zone_type, order, __fragmentation_index, index);
 }
 
 int zpa_unusable_free_index(struct zpa_machine *m, int nid, int zone_type, unsigned order, int *index)
 {
-	struct contig_page_info info;
-	int rc;
-
-	if (!index)
-		return ZPA_EINVAL;
-	rc = zone_contig_info(m, nid, zone_type, order, &info);
-	if (!rc)
-		*index = unusable_free_index(order, &info);
-	return rc;
+	return zone_index(m, nid, zone_type, order, unusable_free_index, index);
 }
 
 int zpa_extfrag_for_order(struct zpa_machine *m, int nid, int zone_type, unsigned order, unsigned *percent)
 {
-	struct contig_page_info info;
-	int rc;
+	int v = 0, rc;
 
 	if (!percent)
 		return ZPA_EINVAL;
-	rc = zone_contig_info(m, nid, zone_type, order, &info);
+	rc = zone_index(m, nid, zone_type, order, extfrag_for_order_int, &v);
 	if (!rc)
-		*percent = extfrag_for_order(order, &info);
+		*percent = (unsigned)v;
 	return rc;
 }
 

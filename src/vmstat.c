@@ -661,27 +661,39 @@ static int node_view_nid(const char *name, const char *suffix)
 /* ------------------------------------------- extfrag_index, unusable_index */
 
 /*
- * One line of debugfs extfrag/extfrag_index: the fragmentation index of
- * each order (fragmentation.c) as Linux prints it, "%2d.%03d " of the
- * thousandths' quotient and remainder, so -1000 reads "-1.000" and the
- * rare small negative values read like " 0.-500".  Zone lock held.
+ * One line of a debugfs extfrag view: an index of each order (fragmentation.c)
+ * printed from its thousandths as Linux does, quotient and remainder, so
+ * -1000 reads "-1.000" and the rare small negative values like " 0.-500".
+ * extfrag_index pads the quotient to 2 columns, unusable_index does not.
+ * Zone lock held.
  */
-static void extfrag_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
-			       struct zone *zone, const struct view_ctx *ctx)
+static void index_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat, struct zone *zone,
+			     int (*index_fn)(unsigned, const struct contig_page_info *), const char *fmt)
 {
 	struct contig_page_info info;
 
-	(void)ctx;
 	assert_zone_locked(m, zone);
 	zpa_bprintf(b, "Node %d, zone %8s ", pgdat->node_id, zone->name);
 	for (unsigned order = 0; order < m->max_order; order++) {
-		int index;
-
 		fill_contig_page_info(zone, order, &info);
-		index = __fragmentation_index(order, &info);
-		zpa_bprintf(b, "%2d.%03d ", index / 1000, index % 1000);
+		int index = index_fn(order, &info);
+		zpa_bprintf(b, fmt, index / 1000, index % 1000);
 	}
 	zpa_bprintf(b, "\n");
+}
+
+static void extfrag_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
+			       struct zone *zone, const struct view_ctx *ctx)
+{
+	(void)ctx;
+	index_show_print(b, m, pgdat, zone, __fragmentation_index, "%2d.%03d ");
+}
+
+static void unusable_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
+				struct zone *zone, const struct view_ctx *ctx)
+{
+	(void)ctx;
+	index_show_print(b, m, pgdat, zone, unusable_free_index, "%d.%03d ");
 }
 
 /* debugfs extfrag/extfrag_index: populated zones of every node. */
@@ -692,28 +704,6 @@ static void show_extfrag_index(struct zpa_buf *b, struct zpa_machine *m)
 	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
 		if (m->nodes[nid])
 			walk_zones_in_node(b, m, m->nodes[nid], true, &ctx, extfrag_show_print);
-}
-
-/*
- * One line of debugfs extfrag/unusable_index: the unusable free space index
- * of each order, "%d.%03d " (no width, unlike extfrag_index).  Zone lock held.
- */
-static void unusable_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_data_t *pgdat,
-				struct zone *zone, const struct view_ctx *ctx)
-{
-	struct contig_page_info info;
-
-	(void)ctx;
-	assert_zone_locked(m, zone);
-	zpa_bprintf(b, "Node %d, zone %8s ", pgdat->node_id, zone->name);
-	for (unsigned order = 0; order < m->max_order; order++) {
-		int index;
-
-		fill_contig_page_info(zone, order, &info);
-		index = unusable_free_index(order, &info);
-		zpa_bprintf(b, "%d.%03d ", index / 1000, index % 1000);
-	}
-	zpa_bprintf(b, "\n");
 }
 
 /* debugfs extfrag/unusable_index: populated zones of nodes with memory. */
