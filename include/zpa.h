@@ -526,5 +526,9 @@ int zpa_check(struct zpa_machine *m, char *report, size_t size);
 #include "zpa/fault.h"
 /* Memory control groups: hierarchical charging and limits. */
 #include "zpa/memcg.h"
+/* Reclaim: page owners, LRU lists, shrinkers, swap, kswapd/kcompactd, compaction. */
+#include "zpa/reclaim.h"
+/* The OOM killer: host handler and the built-in killer. */
+#include "zpa/oom.h"
 
 #endif /* ZPA_H */

@@ -388,9 +388,189 @@ ZPA_HIDDEN int zpa_parse_cpulist(const char *s, uint64_t *bits, unsigned nbits);
 ZPA_HIDDEN void shuffle_free_memory(struct zpa_machine *m);
 ZPA_HIDDEN bool shuffle_pick_tail(struct zpa_machine *m);
 
-/* ---- vmscan.c: kswapd ---- */
+/* ---- swap.c: LRU lists, page owners, swap space (zpa/reclaim.h) ---- */
+/*
+ * Locking: the node's lruvec.lru_lock protects its lists, counts and the
+ * PG_LRU_BITS of its pages; it may be taken under a zone lock, and no zone
+ * lock may be taken while it is held.  PG_LRU_BITS change with atomic RMWs.
+ */
+#define MAX_RECLAIM_RETRIES 16
+#define SWAP_CLUSTER_MAX 32ul
+#define DEF_PRIORITY 12
+static inline struct lruvec *node_lruvec(pg_data_t *pgdat) { return &pgdat->lruvec; }
+/* The list a page with these flags belongs on. */
+static inline int page_lru_of(uint32_t flags)
+{
+	return (flags & PG_swapbacked ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE) + !!(flags & PG_active);
+}
+static inline bool is_file_lru(int lru) { return lru == LRU_INACTIVE_FILE || lru == LRU_ACTIVE_FILE; }
+static inline bool is_active_lru(int lru) { return lru == LRU_ACTIVE_ANON || lru == LRU_ACTIVE_FILE; }
+static inline int page_owner_id(const struct zpa_page *p) { return (int)((READ_ONCE(p->flags) & PG_OWNER_MASK) >> PG_OWNER_SHIFT); }
+static inline void page_flags_set(struct zpa_page *p, uint32_t bits) { __atomic_fetch_or(&p->flags, bits, __ATOMIC_RELAXED); }
+static inline void page_flags_clear(struct zpa_page *p, uint32_t bits) { __atomic_fetch_and(&p->flags, ~bits, __ATOMIC_RELAXED); }
+static inline void mod_node_state(pg_data_t *pgdat, enum node_stat_item i, long delta)
+{
+	atomic_fetch_add_explicit(&pgdat->node_stat[i], delta, memory_order_relaxed);
+}
+static inline long node_page_state(pg_data_t *pgdat, enum node_stat_item i)
+{
+	long v = atomic_load_explicit(&pgdat->node_stat[i], memory_order_relaxed);
+	return v < 0 ? 0 : v;
+}
+/* get_page_unless_zero(): a reference on a block whose count is not 0 (atomic). */
+static inline bool page_ref_get_unless_zero(struct zpa_page *p)
+{
+	int v = __atomic_load_n(&p->refcount, __ATOMIC_RELAXED);
+	while (v > 0)
+		if (__atomic_compare_exchange_n(&p->refcount, &v, v + 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+/* Block list operations on an LRU list (lru_lock held): add at head (or tail), delete. */
+ZPA_HIDDEN void lru_list_add(pg_data_t *pgdat, struct zpa_page *page, int lru, bool tail);
+ZPA_HIDDEN void lru_list_del(pg_data_t *pgdat, struct zpa_page *page, int lru);
+/*
+ * __isolate_lru_page(): lru_lock held.  Take the page at the given list
+ * position off its list with a reference of the caller's (PG_onlru ->
+ * PG_isolated; NR_ISOLATED_* counts it).  False when its last reference is
+ * going (being freed): the page stays where it is.
+ */
+ZPA_HIDDEN bool __isolate_lru_page(pg_data_t *pgdat, struct zpa_page *page);
+/* isolate_lru_page() for compaction/migration: takes the lock; false if not on an LRU or being freed. */
+ZPA_HIDDEN bool isolate_lru_page(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page);
+/*
+ * putback_lru_page(): an isolated page back on the list its flags name (no
+ * lock held), then drop the isolating reference (which may free the page,
+ * if its owner freed it meanwhile).
+ */
+ZPA_HIDDEN void putback_lru_page(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page);
+/* Drop one reference to the block whose first page is page (free it if last).  No lock held. */
+ZPA_HIDDEN void put_page(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page);
+/* The free path's part: a page whose last reference went is taken off its LRU.  Zone lock held. */
+ZPA_HIDDEN void lru_release_page(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page);
+/* The owner ops of id (1..7) or NULL. */
+static inline const struct zpa_page_owner_ops *page_owner_ops(const struct zpa_machine *m, int id)
+{
+	return id > 0 && id <= ZPA_MAX_PAGE_OWNERS ? m->owner_ops[id] : NULL;
+}
+static inline long nr_swap_pages(const struct zpa_machine *m)
+{
+	return atomic_load_explicit(&m->nr_swap_pages, memory_order_relaxed);
+}
+/* Node and page of a managed pfn, or false. */
+ZPA_HIDDEN bool pfn_to_node_page(const struct zpa_machine *m, zpa_pfn_t pfn, pg_data_t **pgdat, struct zpa_page **page);
+
+/* ---- vmscan.c: reclaim, shrinkers, kswapd (zpa/reclaim.h) ---- */
+ZPA_HIDDEN int vmscan_init(struct zpa_machine *m);      /* machine creation */
+ZPA_HIDDEN void vmscan_destroy(struct zpa_machine *m);  /* teardown: stops threads first */
+/*
+ * wakeup_kswapd(): zone z's node needs background reclaim for a request of
+ * order up to highest_zoneidx (from rmqueue() after a boost, and from
+ * wake_all_kswapds() in the slow path).  In INLINE mode kswapd's work runs
+ * before this returns.  No lock held.
+ */
 ZPA_HIDDEN void wakeup_kswapd(struct zpa_machine *m, struct zone *z, zpa_gfp_t gfp, unsigned order,
 			      int highest_zoneidx);
+/*
+ * try_to_free_pages(): direct reclaim for a request (Linux's
+ * do_try_to_free_pages with sc.nr_to_reclaim = SWAP_CLUSTER_MAX): the
+ * priority loop over the zonelist's nodes, LRU lists and shrinkers; counts
+ * allocstall_<zone of highest_zoneidx>, pgscan_direct, pgsteal_direct.
+ * Returns pages reclaimed.  The caller (page_alloc.c) has set PF_MEMALLOC.
+ */
+ZPA_HIDDEN unsigned long try_to_free_pages(struct zpa_machine *m, const struct alloc_context *ac, unsigned order,
+					   zpa_gfp_t gfp);
+/* try_to_free_mem_cgroup_pages(): reclaim pages charged to g or its descendants; returns pages freed. */
+ZPA_HIDDEN unsigned long try_to_free_mem_cgroup_pages(struct zpa_machine *m, struct zpa_memcg *g,
+						      unsigned long nr_pages, zpa_gfp_t gfp, bool may_swap);
+/* zone_reclaimable_pages(): file LRU pages, plus anon ones while swap space is left. */
+ZPA_HIDDEN unsigned long zone_reclaimable_pages(struct zpa_machine *m, struct zone *z);
+/* pgdat_balanced(): some eligible zone meets its high watermark for order. */
+ZPA_HIDDEN bool pgdat_balanced(struct zpa_machine *m, pg_data_t *pgdat, int order, int highest_zoneidx);
+/* The machine clock in ms (simulated in MANUAL mode, monotonic otherwise). */
+ZPA_HIDDEN uint64_t machine_now_ms(const struct zpa_machine *m);
+
+/* ---- compaction.c + migrate.c: compaction, kcompactd, migration ---- */
+enum compact_priority {
+	COMPACT_PRIO_SYNC_FULL,
+	MIN_COMPACT_PRIORITY = COMPACT_PRIO_SYNC_FULL,
+	COMPACT_PRIO_SYNC_LIGHT,
+	MIN_COMPACT_COSTLY_PRIORITY = COMPACT_PRIO_SYNC_LIGHT,
+	DEF_COMPACT_PRIORITY = COMPACT_PRIO_SYNC_LIGHT,
+	COMPACT_PRIO_ASYNC,
+	INIT_COMPACT_PRIORITY = COMPACT_PRIO_ASYNC
+};
+/* Linux 6.1's enum compact_result, in its order. */
+enum compact_result {
+	COMPACT_NOT_SUITABLE_ZONE,
+	COMPACT_SKIPPED,
+	COMPACT_DEFERRED,
+	COMPACT_NO_SUITABLE_PAGE,
+	COMPACT_CONTINUE,
+	COMPACT_COMPLETE,
+	COMPACT_PARTIAL_SKIPPED,
+	COMPACT_CONTENDED,
+	COMPACT_SUCCESS,
+};
+#define MAX_COMPACT_RETRIES 16
+static inline bool compaction_made_progress(enum compact_result r) { return r == COMPACT_SUCCESS; }
+static inline bool compaction_failed(enum compact_result r) { return r == COMPACT_COMPLETE; }
+static inline bool compaction_withdrawn(enum compact_result r)
+{
+	return r == COMPACT_SKIPPED || r == COMPACT_DEFERRED || r == COMPACT_CONTENDED ||
+	       r == COMPACT_PARTIAL_SKIPPED;
+}
+ZPA_HIDDEN int compaction_init(struct zpa_machine *m);      /* machine creation (after zones exist) */
+ZPA_HIDDEN void compaction_destroy(struct zpa_machine *m);  /* teardown: stops threads first */
+/*
+ * try_to_compact_pages(): direct compaction for a request, each eligible
+ * zone of the zonelist at prio, as Linux 6.1.  *capture: a block of the
+ * order captured for the caller (already off the free lists; the caller
+ * runs prep_new_page), or NULL.  *capture_zone its zone.  No lock held.
+ */
+ZPA_HIDDEN enum compact_result try_to_compact_pages(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order,
+						    unsigned alloc_flags, const struct alloc_context *ac,
+						    enum compact_priority prio, struct zpa_page **capture,
+						    struct zone **capture_zone);
+ZPA_HIDDEN bool compaction_zonelist_suitable(struct zpa_machine *m, const struct alloc_context *ac, unsigned order,
+					     unsigned alloc_flags);
+ZPA_HIDDEN void compaction_defer_reset(struct zone *z, int order, bool alloc_success);
+ZPA_HIDDEN void wakeup_kcompactd(struct zpa_machine *m, pg_data_t *pgdat, int order, int highest_zoneidx);
+/* kswapd going to sleep: forget the skip hints (reset_isolation_suitable). */
+ZPA_HIDDEN void reset_isolation_suitable(struct zpa_machine *m, pg_data_t *pgdat);
+/* One step of kcompactd for MANUAL mode (compaction.c); returns pages migrated. */
+ZPA_HIDDEN uint64_t kcompactd_step(struct zpa_machine *m, pg_data_t *pgdat, uint64_t now_ms);
+/*
+ * migrate.c: migrate the isolated movable block at page (LRU or non-LRU
+ * movable; the caller holds the isolating reference) into dst, a block of
+ * the same order the caller took off the free lists and owns.  On success the
+ * owner's state (LRU bits, memcg charge) moves to dst, which is put back on
+ * its LRU, and src is freed: returns 0.  Else ZPA_EBUSY/ZPA_EAGAIN and
+ * nothing changed (dst still the caller's, src still isolated).
+ */
+ZPA_HIDDEN int migrate_page_to(struct zpa_machine *m, struct zone *src_zone, struct zpa_page *src,
+			       struct zone *dst_zone, struct zpa_page *dst, int mode);
+/* isolate.c's alloc_contig_range(): move the movable pages out of [start, end); 0 or ZPA_EBUSY. */
+ZPA_HIDDEN int migrate_range_out(struct zpa_machine *m, unsigned long start, unsigned long end);
+
+/* ---- oom_kill.c: the OOM killer (zpa/oom.h) ---- */
+ZPA_HIDDEN int oom_init(struct zpa_machine *m);
+ZPA_HIDDEN void oom_destroy(struct zpa_machine *m);
+/* mutex_trylock(&oom_lock) / unlock */
+ZPA_HIDDEN bool oom_trylock(struct zpa_machine *m);
+ZPA_HIDDEN void oom_unlock(struct zpa_machine *m);
+/*
+ * out_of_memory(): oom lock held.  The host handler or the built-in killer;
+ * true when the caller should retry (a victim was killed, one is still
+ * exiting, or a NOFS request that may not kill).
+ */
+ZPA_HIDDEN bool out_of_memory(struct zpa_machine *m, struct zpa_oom_control *oc);
+/* mem_cgroup_out_of_memory(): a kill among g's tasks (memcontrol.c's charge path). */
+ZPA_HIDDEN bool mem_cgroup_out_of_memory(struct zpa_machine *m, struct zpa_memcg *g, zpa_gfp_t gfp, int order);
+static inline bool tsk_is_oom_victim(const struct zpa_task *t)
+{
+	return atomic_load_explicit(&t->oom_victim, memory_order_relaxed);
+}
 
 /* ---- fragmentation.c: fragmentation metrics and the extfrag event ---- */
 /* Linux's struct contig_page_info: see zpa/frag.h. */

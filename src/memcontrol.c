@@ -224,21 +224,6 @@ const char *zpa_memcg_name(const struct zpa_memcg *g)
 	return g ? g->name : NULL;
 }
 
-/*
- * try_to_free_mem_cgroup_pages(): group-local reclaim, asked to free nr
- * pages charged to g's subtree before a charge at g's max fails (and when
- * max is set below usage).  The seam where a reclaim provider will plug in;
- * for now nothing is reclaimable and it returns 0 pages.  Called without
- * the memcg lock.
- */
-static unsigned long try_to_free_mem_cgroup_pages(struct zpa_memcg *g, unsigned long nr, zpa_gfp_t gfp)
-{
-	(void)g;
-	(void)nr;
-	(void)gfp;
-	return 0;
-}
-
 int zpa_memcg_set_limit(struct zpa_memcg *g, enum zpa_memcg_limit which, uint64_t pages)
 {
 	if (!g || (which != ZPA_MEMCG_LIMIT_MAX && which != ZPA_MEMCG_LIMIT_HIGH && which != ZPA_MEMCG_LIMIT_LOW))
@@ -255,7 +240,7 @@ int zpa_memcg_set_limit(struct zpa_memcg *g, enum zpa_memcg_limit which, uint64_
 	zpa_spin_unlock(&s->lock);
 	if (which == ZPA_MEMCG_LIMIT_MAX && usage > pages) {
 		/* Linux's memory_max_write(): reclaim, then OOM if that fails. */
-		try_to_free_mem_cgroup_pages(g, (unsigned long)(usage - pages), ZPA_GFP_KERNEL);
+		try_to_free_mem_cgroup_pages(g->m, g, (unsigned long)(usage - pages), ZPA_GFP_KERNEL, true);
 		zpa_spin_lock(&s->lock);
 		if (g->usage > g->max)
 			g->ev_oom++;
@@ -344,7 +329,7 @@ static int try_charge(struct memcg_state *s, struct zpa_memcg *g, struct zpa_pag
 		if (!reclaimed && (gfp & ZPA___GFP_DIRECT_RECLAIM)) {
 			reclaimed = true;
 			zpa_spin_unlock(&s->lock);
-			unsigned long got = try_to_free_mem_cgroup_pages(over, (unsigned long)nr, gfp);
+			unsigned long got = try_to_free_mem_cgroup_pages(over->m, over, (unsigned long)nr, gfp, true);
 			zpa_spin_lock(&s->lock);
 			if (got)
 				continue;

@@ -507,7 +507,8 @@ static int init_node(struct zpa_machine *m, struct layout *l, int nid)
 			unsigned long last_block = (ze - 1) >> m->pageblock_order;
 			unsigned long nblocks = last_block - first_block + 1;
 			z->pageblock_flags = zpa_port_zalloc(nblocks);
-			if (!z->pageblock_flags)
+			z->pageblock_skip = zpa_port_zalloc(nblocks);
+			if (!z->pageblock_flags || !z->pageblock_skip)
 				return ZPA_ENOMEM;
 		}
 	}
@@ -560,6 +561,10 @@ static int init_node(struct zpa_machine *m, struct layout *l, int nid)
 
 static void free_machine(struct zpa_machine *m)
 {
+	/* The daemons first: their threads use everything below. */
+	vmscan_destroy(m);
+	compaction_destroy(m);
+	oom_destroy(m);
 	pcp_destroy(m);
 	cma_free_areas(m);
 	fail_page_alloc_destroy(m);
@@ -568,8 +573,10 @@ static void free_machine(struct zpa_machine *m)
 		pg_data_t *pgdat = m->nodes[n];
 		if (!pgdat)
 			continue;
-		for (unsigned zi = 0; zi < ZPA_NR_ZONE_TYPES; zi++)
+		for (unsigned zi = 0; zi < ZPA_NR_ZONE_TYPES; zi++) {
 			zpa_port_free(pgdat->node_zones[zi].pageblock_flags);
+			zpa_port_free(pgdat->node_zones[zi].pageblock_skip);
+		}
 		for (int k = 0; k < MAX_ZONELISTS; k++)
 			zpa_port_free(pgdat->node_zonelists[k].zonerefs);
 		zpa_port_free(pgdat->node_mem_map);
@@ -594,6 +601,11 @@ static void init_tunables(struct zpa_machine *m)
 	}
 	m->t.percpu_pagelist_high_fraction =
 		cfg->percpu_pagelist_high_fraction >= 0 ? cfg->percpu_pagelist_high_fraction : 0;
+	m->t.swappiness = 60;
+	m->t.compaction_proactiveness = 20;
+	m->t.extfrag_threshold = 500;
+	m->t.oom_kill_allocating_task = 0;
+	m->t.vfs_cache_pressure = 100;
 	m->t.thp_enabled = cfg->thp_enabled;
 	m->t.page_group_by_mobility_disabled = cfg->page_group_by_mobility_disabled;
 }
@@ -687,6 +699,13 @@ int zpa_machine_create(const struct zpa_machine_config *cfg, struct zpa_machine 
 		goto fail;
 	init_per_zone_wmark_min(m);
 	err = pcp_init(m);
+	if (err)
+		goto fail;
+	err = vmscan_init(m);
+	if (!err)
+		err = compaction_init(m);
+	if (!err)
+		err = oom_init(m);
 	if (err)
 		goto fail;
 	zpa_port_free(l);

@@ -907,6 +907,9 @@ static int free_pages_slow(struct zpa_machine *m, struct zpa_task *task, pg_data
 		/* A charged block (PG_memcg keeps it off the fast paths) is uncharged. */
 		if (unlikely(page->flags & PG_memcg))
 			__memcg_kmem_uncharge_page(m, page, pfn);
+		/* folio_put() of an LRU page: off its list first (swap.c). */
+		if (unlikely(page->flags & PG_LRU_BITS))
+			lru_release_page(m, pgdat, page);
 		clear_alloc_marks(page, order);
 		zpa_spin_unlock(&z->lock);
 		free_the_page(m, task_pageset(m, task), z, page, pfn, order);
@@ -925,7 +928,6 @@ static int free_pages_slow(struct zpa_machine *m, struct zpa_task *task, pg_data
 		return 0;
 	}
 	zpa_spin_unlock(&z->lock);
-	(void)pgdat;
 	return 0;
 }
 

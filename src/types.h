@@ -29,6 +29,8 @@
 
 #include "zpa.h"
 #include "zpa/port.h"
+#include "zpa/reclaim.h"
+#include "zpa/oom.h"
 
 #define ZPA_NIL 0xffffffffu /* end of a page-index list */
 
@@ -70,6 +72,25 @@ struct zpa_page {
 #define PG_listed        (1u << 19)   /* on a zpa_page_list: next/prev hold the next pfn */
 #define PG_offline       (1u << 20)   /* offlined memory (isolate.c): also PG_hole | PG_reserved */
 #define PG_memcg         (1u << 21)   /* first page of a block charged to a memcg (memcontrol.c's table) */
+/*
+ * Bits of an allocated block's first page that belong to its owner (swap.c,
+ * vmscan.c, compaction.c, migrate.c; zpa/reclaim.h).  They change only under
+ * the node's lru_lock, with atomic read-modify-writes (other bits of the word
+ * are not written while a page carries them: the free fast paths refuse any
+ * page with one of them set).  While PG_onlru, next/prev link the page on its
+ * node's LRU list (node-local indexes).
+ */
+#define PG_onlru         (1u << 22)   /* on a node LRU list */
+#define PG_active        (1u << 23)   /* on (or for) the active list */
+#define PG_referenced    (1u << 24)   /* mark_page_accessed() once */
+#define PG_swapbacked    (1u << 25)   /* anonymous: the anon lists; else file */
+#define PG_dirty         (1u << 26)
+#define PG_writeback     (1u << 27)
+#define PG_isolated      (1u << 28)   /* isolated by reclaim/compaction, which holds a reference */
+#define PG_OWNER_SHIFT   29           /* owner id 1..7 (zpa_page_owner_register); 0: none */
+#define PG_OWNER_MASK    (0x7u << PG_OWNER_SHIFT)
+#define PG_LRU_BITS      (PG_onlru | PG_active | PG_referenced | PG_swapbacked | PG_dirty | PG_writeback | \
+			  PG_isolated | PG_OWNER_MASK)
 #define PG_ZONE_SHIFT    16           /* zone index within the node (3 bits) */
 #define PG_ZONE_MASK     (0x7u << PG_ZONE_SHIFT)
 
@@ -126,7 +147,42 @@ enum numa_stat_item { ZPA_NUMA_STAT_ITEMS(ZPA_ENUM_ITEM) NR_VM_NUMA_EVENT_ITEMS 
  * own: bad frees reported, and WARN-style misuse.
  */
 #define ZPA_VM_EVENT_ITEMS(X) \
+	X(PGPGIN, "pgpgin") \
+	X(PGPGOUT, "pgpgout") \
+	X(PSWPIN, "pswpin") \
+	X(PSWPOUT, "pswpout") \
 	X(PGFREE, "pgfree") \
+	X(PGACTIVATE, "pgactivate") \
+	X(PGDEACTIVATE, "pgdeactivate") \
+	X(PGREFILL, "pgrefill") \
+	X(PGSTEAL_KSWAPD, "pgsteal_kswapd") \
+	X(PGSTEAL_DIRECT, "pgsteal_direct") \
+	X(PGSCAN_KSWAPD, "pgscan_kswapd") \
+	X(PGSCAN_DIRECT, "pgscan_direct") \
+	X(PGSCAN_DIRECT_THROTTLE, "pgscan_direct_throttle") \
+	X(PGSCAN_ANON, "pgscan_anon") \
+	X(PGSCAN_FILE, "pgscan_file") \
+	X(PGSTEAL_ANON, "pgsteal_anon") \
+	X(PGSTEAL_FILE, "pgsteal_file") \
+	X(SLABS_SCANNED, "slabs_scanned") \
+	X(KSWAPD_LOW_WMARK_HIT_QUICKLY, "kswapd_low_wmark_hit_quickly") \
+	X(KSWAPD_HIGH_WMARK_HIT_QUICKLY, "kswapd_high_wmark_hit_quickly") \
+	X(PAGEOUTRUN, "pageoutrun") \
+	X(PGROTATED, "pgrotated") \
+	X(DROP_PAGECACHE, "drop_pagecache") \
+	X(DROP_SLAB, "drop_slab") \
+	X(OOM_KILL, "oom_kill") \
+	X(PGMIGRATE_SUCCESS, "pgmigrate_success") \
+	X(PGMIGRATE_FAIL, "pgmigrate_fail") \
+	X(COMPACTMIGRATE_SCANNED, "compact_migrate_scanned") \
+	X(COMPACTFREE_SCANNED, "compact_free_scanned") \
+	X(COMPACTISOLATED, "compact_isolated") \
+	X(COMPACTSTALL, "compact_stall") \
+	X(COMPACTFAIL, "compact_fail") \
+	X(COMPACTSUCCESS, "compact_success") \
+	X(KCOMPACTD_WAKE, "compact_daemon_wake") \
+	X(KCOMPACTD_MIGRATE_SCANNED, "compact_daemon_migrate_scanned") \
+	X(KCOMPACTD_FREE_SCANNED, "compact_daemon_free_scanned") \
 	X(ALLOCSTALL_ANY, "zpa_alloc_fail") \
 	X(KSWAPD_WAKE, "zpa_kswapd_wake") \
 	X(ZPA_BAD_PAGE, "zpa_bad_page") \
@@ -143,8 +199,54 @@ enum numa_stat_item { ZPA_NUMA_STAT_ITEMS(ZPA_ENUM_ITEM) NR_VM_NUMA_EVENT_ITEMS 
 	X(FAULT_CHECKED, "zpa_fault_checked") \
 	X(FAULT_INJECTED, "zpa_fault_injected") \
 	X(FAULT_INJECTED_ATTR, "zpa_fault_injected_attr") \
-	X(FAULT_INJECTED_SCHEDULE, "zpa_fault_injected_schedule")
+	X(FAULT_INJECTED_SCHEDULE, "zpa_fault_injected_schedule") \
+	X(ALLOC_WARN, "zpa_alloc_warn") \
+	X(ALLOC_WARN_SUPPRESSED, "zpa_alloc_warn_suppressed") \
+	X(NOFAIL_RETRY, "zpa_nofail_retry")
 enum vm_event_item { ZPA_VM_EVENT_ITEMS(ZPA_ENUM_ITEM) NR_VM_EVENT_ITEMS };
+
+/*
+ * Per-node counters (Linux's node_stat_item) that zpa keeps, in Linux's
+ * /proc/vmstat order.  Atomic: updated under the lru_lock or by owners.
+ */
+#define ZPA_NODE_STAT_ITEMS(X) \
+	X(NR_INACTIVE_ANON, "nr_inactive_anon") \
+	X(NR_ACTIVE_ANON, "nr_active_anon") \
+	X(NR_INACTIVE_FILE, "nr_inactive_file") \
+	X(NR_ACTIVE_FILE, "nr_active_file") \
+	X(NR_UNEVICTABLE, "nr_unevictable") \
+	X(NR_ISOLATED_ANON, "nr_isolated_anon") \
+	X(NR_ISOLATED_FILE, "nr_isolated_file") \
+	X(NR_FILE_DIRTY, "nr_dirty") \
+	X(NR_WRITEBACK, "nr_writeback") \
+	X(NR_VMSCAN_WRITE, "nr_vmscan_write") \
+	X(NR_VMSCAN_IMMEDIATE, "nr_vmscan_immediate_reclaim")
+enum node_stat_item { ZPA_NODE_STAT_ITEMS(ZPA_ENUM_ITEM) NR_VM_NODE_STAT_ITEMS };
+
+/* LRU lists (enum zpa_lru_list's order, as Linux's enum lru_list). */
+#define LRU_INACTIVE_ANON ZPA_LRU_INACTIVE_ANON
+#define LRU_ACTIVE_ANON   ZPA_LRU_ACTIVE_ANON
+#define LRU_INACTIVE_FILE ZPA_LRU_INACTIVE_FILE
+#define LRU_ACTIVE_FILE   ZPA_LRU_ACTIVE_FILE
+#define LRU_UNEVICTABLE   ZPA_LRU_UNEVICTABLE
+#define NR_LRU_LISTS      ZPA_NR_LRU_LISTS
+#define LRU_FILE 2
+#define LRU_ACTIVE 1
+
+/*
+ * A node's LRU lists (Linux's lruvec; zpa has one per node, not one per
+ * memcg per node: memcg reclaim filters by the page's group).  Lists are
+ * linked through the pages' next/prev (node-local indexes); new pages go to
+ * the head, reclaim scans from the tail.  lru_lock protects the lists, the
+ * counts and the PG_LRU_BITS of the node's pages.  Lock order: a zone lock
+ * may be held when lru_lock is taken, never the other way round.
+ */
+struct lruvec {
+	zpa_spinlock_t lru_lock;
+	struct free_list lists[NR_LRU_LISTS];
+	unsigned long nr_pages[NR_LRU_LISTS];  /* pages (2^order per block) */
+	unsigned long anon_cost, file_cost;    /* lru_note_cost(): reclaim cost by type */
+};
 
 struct pglist_data;
 
@@ -257,6 +359,17 @@ struct zone {
 
 	struct free_area free_area[ZPA_MAX_ORDER_LIMIT];
 
+	/* compaction.c: scanner positions (racy reads, as in Linux) and deferral */
+	unsigned long compact_cached_free_pfn;
+	unsigned long compact_cached_migrate_pfn[2];   /* [0] async, [1] sync */
+	unsigned long compact_init_migrate_pfn;
+	unsigned long compact_init_free_pfn;
+	unsigned compact_considered;
+	unsigned compact_defer_shift;
+	int compact_order_failed;
+	bool compact_blockskip_flush;
+	uint8_t *pageblock_skip;             /* PB_migrate_skip: a byte per pageblock, like pageblock_flags */
+
 	long vm_stat[NR_VM_ZONE_STAT_ITEMS];   /* zone lock; per-CPU diffs not folded in */
 	int *cur_stat_diff;                    /* zone lock holder's diff array, or NULL */
 	int cur_stat_threshold;
@@ -292,6 +405,20 @@ typedef struct pglist_data {
 	unsigned long totalreserve_pages;
 	int fallback_order[ZPA_MAX_NODES];   /* nodes in zonelist order (boot log's "Fallback order") */
 	unsigned nr_fallback;
+
+	/* swap.c / vmscan.c: LRU lists, node counters, kswapd */
+	struct lruvec lruvec;
+	_Atomic long node_stat[NR_VM_NODE_STAT_ITEMS];
+	int kswapd_order;                    /* highest order kswapd was woken for (kswapd lock) */
+	int kswapd_highest_zoneidx;          /* nr_zone_types: none pending */
+	int kswapd_failures;                 /* balance_pgdat runs that reclaimed nothing */
+	unsigned long flags;                 /* PGDAT_* (vmscan.c) */
+	struct kswapd *kswapd;               /* vmscan.c's daemon state */
+	/* compaction.c: kcompactd */
+	int kcompactd_max_order;
+	int kcompactd_highest_zoneidx;
+	bool proactive_compact_trigger;
+	struct kcompactd *kcompactd;         /* compaction.c's daemon state */
 } pg_data_t;
 
 struct zpa_tunables {
@@ -301,6 +428,11 @@ struct zpa_tunables {
 	long watermark_boost_factor;
 	long lowmem_reserve_ratio[ZPA_NR_ZONE_TYPES]; /* by zone index */
 	long percpu_pagelist_high_fraction;
+	long swappiness;                    /* vm.swappiness (60) */
+	long compaction_proactiveness;      /* vm.compaction_proactiveness (20) */
+	long extfrag_threshold;             /* vm.extfrag_threshold (500) */
+	long oom_kill_allocating_task;      /* vm.oom_kill_allocating_task (0) */
+	long vfs_cache_pressure;            /* vm.vfs_cache_pressure (100): shrinker pressure scale */
 	int thp_enabled;
 	int page_group_by_mobility_disabled;
 };
@@ -360,6 +492,24 @@ struct zpa_machine {
 	/* memcontrol.c: memory control groups (zpa/memcg.h); state made with the first group */
 	struct memcg_state *_Atomic memcg;
 	_Atomic int memcg_kmem_on;            /* groups exist: __GFP_ACCOUNT leaves the fast path */
+	/* swap.c: page owners (zpa/reclaim.h), swap space */
+	const struct zpa_page_owner_ops *owner_ops[ZPA_MAX_PAGE_OWNERS + 1]; /* [1..7] */
+	void *owner_arg[ZPA_MAX_PAGE_OWNERS + 1];
+	_Atomic int nr_owners;
+	_Atomic long total_swap_pages, nr_swap_pages;
+	/* vmscan.c: shrinkers, daemon mode, the machine clock */
+	struct reclaim_state *reclaim;        /* made at creation (vmscan_init) */
+	int daemon_mode;                      /* enum zpa_daemon_mode */
+	_Atomic uint64_t sim_now_ms;          /* MANUAL mode's clock */
+	_Atomic unsigned long allocstall[ZPA_NR_ZONE_TYPES]; /* allocstall_<zone> by zone index */
+	/* compaction.c */
+	struct compact_state *compact;        /* made at creation (compaction_init) */
+	/* oom_kill.c */
+	struct oom_state *oom;                /* made at creation (oom_init) */
+	/* page_alloc.c: warn_alloc's rate limit (5 s, burst 10) */
+	zpa_spinlock_t warn_lock;
+	uint64_t warn_begin_ms;
+	unsigned warn_printed, warn_missed;
 };
 
 /*
@@ -394,6 +544,11 @@ struct zpa_task {
 	zpa_nodemask_t mems_softwall;     /* nearest hardwalled ancestor's nodes */
 	_Atomic unsigned mems_allowed_seq; /* odd while mems_allowed changes */
 	struct zpa_memcg *memcg;          /* memcontrol.c: charged group; NULL = root, no accounting */
+	/* oom_kill.c */
+	struct oom_task *oom;             /* registration with the built-in killer, or NULL */
+	_Atomic bool oom_victim;          /* tsk_is_oom_victim(): may use ALLOC_OOM reserves */
+	/* vmscan.c: reclaim in progress in this task (no recursion) */
+	int in_reclaim;
 };
 
 /*

@@ -68,7 +68,6 @@ static const char *const numa_stat_names[NR_VM_NUMA_EVENT_ITEMS] = {
 static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	ZPA_VM_EVENT_ITEMS(ZPA_NAME_ITEM)
 };
-#undef ZPA_NAME_ITEM
 
 /* The /proc/vmstat name of a zone counter ("nr_free_pages"), NULL if out of range. */
 const char *zone_stat_name(enum zone_stat_item i)
@@ -100,6 +99,18 @@ static const char *const pgalloc_names[ZPA_NR_ZONE_TYPES] = {
 	[ZPA_ZONE_HIGHMEM] = "pgalloc_high",
 	[ZPA_ZONE_MOVABLE] = "pgalloc_movable",
 	[ZPA_ZONE_DEVICE] = "pgalloc_device",
+};
+
+static const char *const allocstall_names[ZPA_NR_ZONE_TYPES] = {
+	[ZPA_ZONE_DMA] = "allocstall_dma",
+	[ZPA_ZONE_DMA32] = "allocstall_dma32",
+	[ZPA_ZONE_NORMAL] = "allocstall_normal",
+	[ZPA_ZONE_HIGHMEM] = "allocstall_high",
+	[ZPA_ZONE_MOVABLE] = "allocstall_movable",
+	[ZPA_ZONE_DEVICE] = "allocstall_device",
+};
+static const char *const node_stat_names[NR_VM_NODE_STAT_ITEMS] = {
+	ZPA_NODE_STAT_ITEMS(ZPA_NAME_ITEM)
 };
 
 /* Events named "zpa_..." are zpa's own and are printed after Linux's. */
@@ -417,7 +428,7 @@ static void show_pagetypeinfo(struct zpa_buf *b, struct zpa_machine *m)
 
 /* -------------------------------------------------------------- vmstat */
 
-#define VMSTAT_MAX_ITEMS (NR_VM_ZONE_STAT_ITEMS + NR_VM_NUMA_EVENT_ITEMS + \
+#define VMSTAT_MAX_ITEMS (NR_VM_ZONE_STAT_ITEMS + NR_VM_NUMA_EVENT_ITEMS + NR_VM_NODE_STAT_ITEMS + ZPA_NR_ZONE_TYPES + \
 			  ZPA_NR_ZONE_TYPES + NR_VM_EVENT_ITEMS)
 
 struct vmstat_item {
@@ -464,11 +475,26 @@ static unsigned vmstat_collect(struct zpa_machine *m, struct vmstat_item *items)
 						   zone_sum[i] < 0 ? 0 : (uint64_t)zone_sum[i] };
 	for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
 		items[n++] = (struct vmstat_item){ numa_stat_names[i], numa_sum[i] };
+	/* Node counters summed over nodes (global_node_page_state()). */
+	for (int i = 0; i < NR_VM_NODE_STAT_ITEMS; i++) {
+		uint64_t v = 0;
+		for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+			if (m->nodes[nid])
+				v += (uint64_t)node_page_state(m->nodes[nid], (enum node_stat_item)i);
+		items[n++] = (struct vmstat_item){ node_stat_names[i], v };
+	}
+	/* Events: pgpgin..pswpout, pgalloc_*, allocstall_*, then the rest of
+	 * Linux's in its order, then zpa's own. */
+	for (int i = 0; i < PGFREE; i++)
+		items[n++] = (struct vmstat_item){ vm_event_names[i],
+						   atomic_load_explicit(&m->vm_events[i], memory_order_relaxed) };
 	for (unsigned zid = 0; zid < m->nr_zone_types; zid++)
 		items[n++] = (struct vmstat_item){ pgalloc_names[m->zone_type_of[zid]], pgalloc[zid] };
-	/* Linux's events first, in the list's order, then zpa's own. */
+	for (unsigned zid = 0; zid < m->nr_zone_types; zid++)
+		items[n++] = (struct vmstat_item){ allocstall_names[m->zone_type_of[zid]],
+						   atomic_load_explicit(&m->allocstall[zid], memory_order_relaxed) };
 	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < NR_VM_EVENT_ITEMS; i++) {
+		for (int i = PGFREE; i < NR_VM_EVENT_ITEMS; i++) {
 			if (zpa_only_event(vm_event_names[i]) != (pass == 1))
 				continue;
 			items[n++] = (struct vmstat_item){

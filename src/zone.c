@@ -45,7 +45,6 @@
 
 #include "internal.h"
 
-#define SWAP_CLUSTER_MAX                  32UL
 #define MIN_PERCPU_PAGELIST_HIGH_FRACTION 8
 #define MIN_FREE_KBYTES_FLOOR             128L     /* boot default's clamp, KiB */
 #define MIN_FREE_KBYTES_CEILING           262144L
@@ -425,6 +424,19 @@ static int watermark_boost_factor_sysctl_handler(struct zpa_machine *m, const lo
 static int lowmem_reserve_ratio_sysctl_handler(struct zpa_machine *m, const long *vals, unsigned n);
 static int percpu_pagelist_high_fraction_sysctl_handler(struct zpa_machine *m, const long *vals,
 							 unsigned n);
+/* Tunables read where they are used: storing them is all there is to do. */
+#define STORE_ONLY_HANDLER(name)                                                                 \
+	static int name##_sysctl_handler(struct zpa_machine *m, const long *vals, unsigned n)   \
+	{                                                                                        \
+		(void)n;                                                                         \
+		WRITE_ONCE(m->t.name, vals[0]);                                                  \
+		return 0;                                                                        \
+	}
+STORE_ONLY_HANDLER(compaction_proactiveness)
+STORE_ONLY_HANDLER(extfrag_threshold)
+STORE_ONLY_HANDLER(oom_kill_allocating_task)
+STORE_ONLY_HANDLER(swappiness)
+STORE_ONLY_HANDLER(vfs_cache_pressure)
 
 #define TUNABLE_DEFAULT_COMPUTED (-1L) /* computed at boot / per zone type */
 
@@ -437,12 +449,22 @@ static int percpu_pagelist_high_fraction_sysctl_handler(struct zpa_machine *m, c
  * any int: Linux turns values below 1 into 0.
  */
 #define ZONE_TUNABLES(X)                                                                       \
+	X(compaction_proactiveness, 20, 0, 100, false,                                          \
+	  "proactive compaction's aggressiveness (fragmentation score target 100 - n)")       \
+	X(extfrag_threshold, 500, 0, 1000, false,                                               \
+	  "compaction is skipped below this fragmentation index (thousandths)")                \
 	X(lowmem_reserve_ratio, TUNABLE_DEFAULT_COMPUTED, INT_MIN, INT_MAX, true,               \
 	  "1/n of the managed pages of the zones above kept back in each zone")                \
 	X(min_free_kbytes, TUNABLE_DEFAULT_COMPUTED, 0, INT_MAX, false,                         \
 	  "KiB kept free machine-wide, shared by lowmem zones by size")                        \
+	X(oom_kill_allocating_task, 0, 0, 1, false,                                             \
+	  "1: the OOM killer kills the task that failed to allocate")                          \
 	X(percpu_pagelist_high_fraction, 0, 0, INT_MAX, false,                                  \
 	  "per-CPU list high = managed / n (0: Linux's automatic high; else >= 8)")             \
+	X(swappiness, 60, 0, 200, false,                                                        \
+	  "relative cost of swapping anonymous pages vs dropping file pages (0..200)")         \
+	X(vfs_cache_pressure, 100, 0, INT_MAX, false,                                           \
+	  "shrinker pressure, percent of the default")                                         \
 	X(watermark_boost_factor, 15000, 0, INT_MAX, false,                                     \
 	  "boost after fragmentation, in 1/10000 of the high watermark")                       \
 	X(watermark_scale_factor, 10, 1, 3000, false,                                           \
@@ -485,12 +507,7 @@ static int watermark_scale_factor_sysctl_handler(struct zpa_machine *m, const lo
 }
 
 /* Read when a fallback steals a pageblock; nothing to recompute now. */
-static int watermark_boost_factor_sysctl_handler(struct zpa_machine *m, const long *vals, unsigned n)
-{
-	(void)n;
-	m->t.watermark_boost_factor = vals[0];
-	return 0;
-}
+STORE_ONLY_HANDLER(watermark_boost_factor)
 
 /* The first n ratios are replaced (fewer than one per zone is allowed, as in
  * Linux); any ratio below 1 is stored as 0; protection is recomputed. */

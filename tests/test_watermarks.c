@@ -713,13 +713,20 @@ static void test_sysctl_round_trip_and_get(void **state)
 		assert_int_equal(zpa_sysctl_get(m, names[count], b, sizeof(b)), n);
 		assert_string_equal(a, b);
 	}
-	assert_int_equal(count, 5);
+	assert_int_equal(count, 10);
 	/* Sorted like ls /proc/sys/vm, and exactly Linux's names. */
-	assert_string_equal(names[0], "lowmem_reserve_ratio");
-	assert_string_equal(names[1], "min_free_kbytes");
-	assert_string_equal(names[2], "percpu_pagelist_high_fraction");
-	assert_string_equal(names[3], "watermark_boost_factor");
-	assert_string_equal(names[4], "watermark_scale_factor");
+	static const char *const want[] = { "compaction_proactiveness", "extfrag_threshold", "lowmem_reserve_ratio",
+					    "min_free_kbytes", "oom_kill_allocating_task",
+					    "percpu_pagelist_high_fraction", "swappiness", "vfs_cache_pressure",
+					    "watermark_boost_factor", "watermark_scale_factor" };
+	for (size_t i = 0; i < count; i++)
+		assert_string_equal(names[i], want[i]);
+	expect_sysctl(m, "swappiness", "60\n");
+	expect_sysctl(m, "compaction_proactiveness", "20\n");
+	expect_sysctl(m, "extfrag_threshold", "500\n");
+	assert_int_equal(zpa_sysctl_set(m, "swappiness", "201"), ZPA_ERANGE);
+	assert_int_equal(zpa_sysctl_set(m, "compaction_proactiveness", "101"), ZPA_ERANGE);
+	expect_sysctl(m, "swappiness", "60\n");
 
 	/* Boot defaults. */
 	expect_sysctl(m, "watermark_scale_factor", "10\n");
