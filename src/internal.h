@@ -377,6 +377,14 @@ ZPA_HIDDEN void __memcg_kmem_uncharge_page(struct zpa_machine *m, struct zpa_pag
 ZPA_HIDDEN void memcg_task_exit(struct zpa_task *task);
 /* Free every group and the side table (machine teardown). */
 ZPA_HIDDEN void memcg_destroy_all(struct zpa_machine *m);
+/* g is root or below it. */
+ZPA_HIDDEN bool mem_cgroup_is_descendant(const struct zpa_memcg *g, const struct zpa_memcg *root);
+/* The block at pfn (first page page) is charged to root or a descendant (memcg reclaim's filter). */
+ZPA_HIDDEN bool page_memcg_in_subtree(struct zpa_machine *m, struct zpa_page *page, unsigned long pfn,
+				      const struct zpa_memcg *root);
+/* Migration: the charge of old moves to new (PG_memcg with it).  No zone lock needed. */
+ZPA_HIDDEN void mem_cgroup_migrate(struct zpa_machine *m, struct zpa_page *old, unsigned long old_pfn,
+				   struct zpa_page *new, unsigned long new_pfn);
 
 /* ---- machine_file.c: text helpers shared with snapshot.c ---- */
 /* A size: decimal or 0x hex with an optional K/M/G/T suffix; 0 or ZPA_EPARSE. */
@@ -460,23 +468,46 @@ static inline long nr_swap_pages(const struct zpa_machine *m)
 /* Node and page of a managed pfn, or false. */
 ZPA_HIDDEN bool pfn_to_node_page(const struct zpa_machine *m, zpa_pfn_t pfn, pg_data_t **pgdat, struct zpa_page **page);
 
-/* ---- vmscan.c: reclaim, shrinkers, kswapd (zpa/reclaim.h) ---- */
-ZPA_HIDDEN int vmscan_init(struct zpa_machine *m);      /* machine creation */
-ZPA_HIDDEN void vmscan_destroy(struct zpa_machine *m);  /* teardown: stops threads first */
+/* ---- vmscan.c: LRU reclaim and shrinkers (zpa/reclaim.h) ---- */
 /*
- * wakeup_kswapd(): zone z's node needs background reclaim for a request of
- * order up to highest_zoneidx (from rmqueue() after a boost, and from
- * wake_all_kswapds() in the slow path).  In INLINE mode kswapd's work runs
- * before this returns.  No lock held.
+ * struct scan_control: one reclaim pass (Linux's, in the parts zpa models).
+ * Filled by the caller (direct reclaim, kswapd, memcg reclaim), read and
+ * updated by shrink_node() and what it calls.
  */
-ZPA_HIDDEN void wakeup_kswapd(struct zpa_machine *m, struct zone *z, zpa_gfp_t gfp, unsigned order,
-			      int highest_zoneidx);
+struct scan_control {
+	unsigned long nr_to_reclaim;     /* stop once this many pages are reclaimed */
+	const zpa_nodemask_t *nodemask;  /* nodes direct reclaim may scan; NULL: all */
+	struct zpa_memcg *target_mem_cgroup; /* memcg reclaim: only pages charged under it */
+	zpa_gfp_t gfp_mask;
+	int order;                       /* the allocation's order */
+	int priority;                    /* scan lists >> priority */
+	int reclaim_idx;                 /* highest zone index whose pages may be reclaimed */
+	bool kswapd;                     /* current_is_kswapd() */
+	bool may_writepage, may_unmap, may_swap;
+	bool may_deactivate_anon, may_deactivate_file, force_deactivate, skipped_deactivate;
+	bool cache_trim_mode, file_is_tiny;
+	bool memcg_low_reclaim, memcg_low_skipped;
+	unsigned long anon_cost, file_cost; /* the node's costs when the pass began */
+	unsigned long nr_scanned;        /* pages scanned (inactive lists) */
+	unsigned long nr_reclaimed;      /* pages reclaimed (LRU and shrinkers) */
+	struct {                         /* shrink_folio_list() findings, for throttling decisions */
+		unsigned long dirty, unqueued_dirty, congested, writeback, immediate, file_taken, taken;
+	} nr;
+	struct zpa_task *task;           /* the reclaiming context (its PF_MEMALLOC is set) */
+};
+ZPA_HIDDEN int vmscan_init(struct zpa_machine *m);      /* machine creation: shrinker registry */
+ZPA_HIDDEN void vmscan_destroy(struct zpa_machine *m);
+/* shrink_node(): one pass over the node's LRU lists and shrinkers at sc->priority.  No lock held. */
+ZPA_HIDDEN void shrink_node(struct zpa_machine *m, pg_data_t *pgdat, struct scan_control *sc);
+/* shrink_slab(): the shrinkers for node nid at priority; returns pages they freed. */
+ZPA_HIDDEN unsigned long shrink_slab(struct zpa_machine *m, zpa_gfp_t gfp, int nid, struct zpa_memcg *memcg,
+				     int priority);
 /*
  * try_to_free_pages(): direct reclaim for a request (Linux's
  * do_try_to_free_pages with sc.nr_to_reclaim = SWAP_CLUSTER_MAX): the
- * priority loop over the zonelist's nodes, LRU lists and shrinkers; counts
- * allocstall_<zone of highest_zoneidx>, pgscan_direct, pgsteal_direct.
- * Returns pages reclaimed.  The caller (page_alloc.c) has set PF_MEMALLOC.
+ * priority loop over the zonelist's nodes; counts allocstall_<zone of
+ * highest_zoneidx>, pgscan_direct, pgsteal_direct.  Returns pages
+ * reclaimed.  The caller (page_alloc.c) has set PF_MEMALLOC on ac->task.
  */
 ZPA_HIDDEN unsigned long try_to_free_pages(struct zpa_machine *m, const struct alloc_context *ac, unsigned order,
 					   zpa_gfp_t gfp);
@@ -485,6 +516,18 @@ ZPA_HIDDEN unsigned long try_to_free_mem_cgroup_pages(struct zpa_machine *m, str
 						      unsigned long nr_pages, zpa_gfp_t gfp, bool may_swap);
 /* zone_reclaimable_pages(): file LRU pages, plus anon ones while swap space is left. */
 ZPA_HIDDEN unsigned long zone_reclaimable_pages(struct zpa_machine *m, struct zone *z);
+
+/* ---- kswapd.c: kswapd per node, daemon modes, the machine clock ---- */
+ZPA_HIDDEN int kswapd_init(struct zpa_machine *m);      /* machine creation */
+ZPA_HIDDEN void kswapd_destroy(struct zpa_machine *m);  /* teardown: stops threads first */
+/*
+ * wakeup_kswapd(): zone z's node needs background reclaim for a request of
+ * order up to highest_zoneidx (from rmqueue() after a boost, and from
+ * wake_all_kswapds() in the slow path).  In INLINE mode kswapd's work runs
+ * before this returns.  No lock held.
+ */
+ZPA_HIDDEN void wakeup_kswapd(struct zpa_machine *m, struct zone *z, zpa_gfp_t gfp, unsigned order,
+			      int highest_zoneidx);
 /* pgdat_balanced(): some eligible zone meets its high watermark for order. */
 ZPA_HIDDEN bool pgdat_balanced(struct zpa_machine *m, pg_data_t *pgdat, int order, int highest_zoneidx);
 /* The machine clock in ms (simulated in MANUAL mode, monotonic otherwise). */

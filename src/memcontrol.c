@@ -454,3 +454,48 @@ struct zpa_memcg *zpa_page_memcg(struct zpa_machine *m, zpa_pfn_t pfn)
 	zpa_spin_unlock(&s->lock);
 	return g;
 }
+
+/* ---- for reclaim and migration (internal.h) ---- */
+
+bool mem_cgroup_is_descendant(const struct zpa_memcg *g, const struct zpa_memcg *root)
+{
+	for (; g; g = g->parent)
+		if (g == root)
+			return true;
+	return false;
+}
+
+bool page_memcg_in_subtree(struct zpa_machine *m, struct zpa_page *page, unsigned long pfn, const struct zpa_memcg *root)
+{
+	if (!(READ_ONCE(page->flags) & PG_memcg))
+		return false;
+	struct memcg_state *s = memcg_state(m);
+	if (!s)
+		return false;
+	zpa_spin_lock(&s->lock);
+	struct charge_slot *e = table_find(s, pfn);
+	bool in = e && mem_cgroup_is_descendant(e->g, root);
+	zpa_spin_unlock(&s->lock);
+	return in;
+}
+
+void mem_cgroup_migrate(struct zpa_machine *m, struct zpa_page *old, unsigned long old_pfn, struct zpa_page *new,
+			unsigned long new_pfn)
+{
+	if (!(READ_ONCE(old->flags) & PG_memcg))
+		return;
+	struct memcg_state *s = memcg_state(m);
+	zpa_spin_lock(&s->lock);
+	struct charge_slot *e = table_find(s, old_pfn);
+	if (e && table_reserve(s) == 0) {
+		e = table_find(s, old_pfn); /* the table may have grown */
+		struct zpa_memcg *g = e->g;
+		unsigned order = e->order;
+		table_del(s, e);
+		table_put(s->tab, s->cap, new_pfn, g, order);
+		s->used++;
+		__atomic_fetch_and(&old->flags, ~PG_memcg, __ATOMIC_RELAXED);
+		__atomic_fetch_or(&new->flags, PG_memcg, __ATOMIC_RELAXED);
+	}
+	zpa_spin_unlock(&s->lock);
+}

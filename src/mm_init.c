@@ -562,8 +562,9 @@ static int init_node(struct zpa_machine *m, struct layout *l, int nid)
 static void free_machine(struct zpa_machine *m)
 {
 	/* The daemons first: their threads use everything below. */
-	vmscan_destroy(m);
+	kswapd_destroy(m);
 	compaction_destroy(m);
+	vmscan_destroy(m);
 	oom_destroy(m);
 	pcp_destroy(m);
 	cma_free_areas(m);
@@ -702,6 +703,8 @@ int zpa_machine_create(const struct zpa_machine_config *cfg, struct zpa_machine 
 	if (err)
 		goto fail;
 	err = vmscan_init(m);
+	if (!err)
+		err = kswapd_init(m);
 	if (!err)
 		err = compaction_init(m);
 	if (!err)

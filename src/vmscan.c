@@ -1,48 +1,19 @@
 /*
- * vmscan.c - kswapd and reclaim.  PLACEHOLDER being replaced by the reclaim
- * work of issue #6: for now a woken kswapd finds nothing to scan and, as
- * Linux's balance_pgdat() does at its end, takes back the watermark boost.
+ * vmscan.c - LRU reclaim and shrinkers.  PLACEHOLDER being replaced by the
+ * reclaim work of issue #6.
  *
  * SPDX-License-Identifier: MIT
  */
-#include <time.h>
-
 #include "internal.h"
 
-int vmscan_init(struct zpa_machine *m)
-{
-	for (unsigned n = 0; n < m->nr_nodes; n++)
-		if (m->nodes[n])
-			m->nodes[n]->kswapd_highest_zoneidx = (int)m->nr_zone_types;
-	return 0;
-}
-
+int vmscan_init(struct zpa_machine *m) { (void)m; return 0; }
 void vmscan_destroy(struct zpa_machine *m) { (void)m; }
 
-uint64_t machine_now_ms(const struct zpa_machine *m)
+void shrink_node(struct zpa_machine *m, pg_data_t *pgdat, struct scan_control *sc) { (void)m; (void)pgdat; (void)sc; }
+unsigned long shrink_slab(struct zpa_machine *m, zpa_gfp_t gfp, int nid, struct zpa_memcg *memcg, int priority)
 {
-	if (m->daemon_mode == ZPA_DAEMON_MANUAL)
-		return atomic_load(&((struct zpa_machine *)m)->sim_now_ms);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-void wakeup_kswapd(struct zpa_machine *m, struct zone *z, zpa_gfp_t gfp, unsigned order, int highest_zoneidx)
-{
-	pg_data_t *pgdat = z->zone_pgdat;
-	(void)gfp;
-	(void)order;
-	count_vm_event(m, KSWAPD_WAKE, 1);
-	for (int i = 0; i <= highest_zoneidx && i < (int)m->nr_zone_types; i++) {
-		struct zone *zone = &pgdat->node_zones[i];
-		if (!READ_ONCE(zone->watermark_boost) && !(READ_ONCE(zone->flags) & ZONE_BOOSTED_WATERMARK))
-			continue;
-		zpa_spin_lock(&zone->lock);
-		WRITE_ONCE(zone->watermark_boost, 0);
-		WRITE_ONCE(zone->flags, zone->flags & ~ZONE_BOOSTED_WATERMARK);
-		zpa_spin_unlock(&zone->lock);
-	}
+	(void)m; (void)gfp; (void)nid; (void)memcg; (void)priority;
+	return 0;
 }
 
 unsigned long try_to_free_pages(struct zpa_machine *m, const struct alloc_context *ac, unsigned order, zpa_gfp_t gfp)
@@ -66,8 +37,3 @@ unsigned long zone_reclaimable_pages(struct zpa_machine *m, struct zone *z)
 	return nr;
 }
 
-bool pgdat_balanced(struct zpa_machine *m, pg_data_t *pgdat, int order, int highest_zoneidx)
-{
-	(void)m; (void)pgdat; (void)order; (void)highest_zoneidx;
-	return true;
-}
