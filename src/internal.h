@@ -672,6 +672,13 @@ ZPA_HIDDEN const char *zone_stat_name(enum zone_stat_item i);
 ZPA_HIDDEN const char *numa_stat_name(enum numa_stat_item i);
 ZPA_HIDDEN const char *vm_event_name(enum vm_event_item i);
 
+/*
+ * show_mem_log(): Linux's __show_free_areas() report (Mem-Info, per-node and
+ * per-zone lines, free blocks per order with their types) for zones up to
+ * max_zone_idx, through the machine's log at ZPA_LOG_WARN, a line a call.
+ */
+ZPA_HIDDEN void show_mem_log(struct zpa_machine *m, int max_zone_idx);
+
 /* ---- tiny buffer printer used by the views (vmstat.c) ---- */
 struct zpa_buf {
 	char *p;
