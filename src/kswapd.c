@@ -500,16 +500,21 @@ static void kswapd_unclaim(struct kswapd *ks)
  * PF_MEMALLOC on the caller's task so that what the reclaim callbacks
  * allocate comes from the reserves and never recurses into reclaim.
  */
-static unsigned long kswapd_run_here(struct kswapd *ks, bool instant_nap)
+static unsigned long kswapd_run_claimed(struct kswapd *ks, bool instant_nap)
 {
-	if (!kswapd_claim(ks))
-		return 0;
 	struct zpa_task *cur = zpa_task_current();
 	unsigned saved = zpa_task_flags_save(cur, ZPA_PF_MEMALLOC);
 	unsigned long reclaimed = kswapd_run(ks, instant_nap);
 	zpa_task_flags_restore(cur, saved, ZPA_PF_MEMALLOC);
 	kswapd_unclaim(ks);
 	return reclaimed;
+}
+
+static unsigned long kswapd_run_here(struct kswapd *ks, bool instant_nap)
+{
+	if (!kswapd_claim(ks))
+		return 0;
+	return kswapd_run_claimed(ks, instant_nap);
 }
 
 /* ---- wakeups ---- */
@@ -563,15 +568,27 @@ void wakeup_kswapd(struct zpa_machine *m, struct zone *zone, zpa_gfp_t gfp, unsi
 		return;
 	}
 
-	count_vm_event(m, KSWAPD_WAKE, 1);
-	zpa_spin_lock(&ks->lock);
-	if (ks->state == KSWAPD_SLEEPING || ks->state == KSWAPD_NAPPING)
-		ks->woken = true;
-	zpa_spin_unlock(&ks->lock);
 	if (mode == ZPA_DAEMON_INLINE) {
-		kswapd_run_here(ks, true);
+		/* Only the waker that gets the claim runs (and counts) kswapd. */
+		if (!kswapd_claim(ks))
+			return;
+		count_vm_event(m, KSWAPD_WAKE, 1);
+		zpa_spin_lock(&ks->lock);
+		if (ks->state == KSWAPD_SLEEPING || ks->state == KSWAPD_NAPPING)
+			ks->woken = true;
+		zpa_spin_unlock(&ks->lock);
+		kswapd_run_claimed(ks, true);
 		return;
 	}
+	/* Count the wakeup that ends a sleep, not the ones after it. */
+	bool first = false;
+	zpa_spin_lock(&ks->lock);
+	if ((ks->state == KSWAPD_SLEEPING || ks->state == KSWAPD_NAPPING) && !ks->woken)
+		first = ks->woken = true;
+	zpa_spin_unlock(&ks->lock);
+	if (!first)
+		return;
+	count_vm_event(m, KSWAPD_WAKE, 1);
 #ifndef ZPA_NO_THREADS
 	if (mode == ZPA_DAEMON_THREAD) {
 		zpa_port_event_lock(ks->event);
