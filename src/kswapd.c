@@ -55,12 +55,17 @@
  *     balances (once per step), a nap whose deadline passed ends.  No real
  *     time is read.
  *
- * Simplifications (see also the report in wakeup_kswapd/balance_pgdat):
- * no cpuset check on wakeup (there is no waking task here); no freezer, no
- * PSI, no pfmemalloc_wait throttling of direct reclaimers, no memcg soft
- * limit reclaim, no laptop_mode, no kswapd_age_node() (vmscan.c ages the
- * anon lists inside shrink_node), no per-CPU vmstat threshold switch around
- * the long sleep, and zone_watermark_ok_safe() reads the folded free count.
+ * Left out or simplified (see also the comments of wakeup_kswapd and
+ * balance_pgdat): no cpuset check on wakeup (there is no waking task here);
+ * no freezer, PSI, buffer_heads limit or laptop_mode; no pfmemalloc_wait
+ * throttling of direct reclaimers; no memcg soft limit reclaim; no
+ * kswapd_age_node() pass of its own (aging is shrink_node()'s); no per-CPU
+ * vmstat threshold switch around the long sleep; zone_watermark_ok_safe()
+ * reads the folded free count.  A kswapd that stays unbalanced loops at
+ * once in Linux; here it does one balance_pgdat() per wakeup (INLINE) or
+ * per step (MANUAL), the THREAD mode loop being the real one.  As in Linux,
+ * a hopeless node keeps the watermark boosts it gets until reclaim makes
+ * progress there (nothing else gives them back).
  *
  * Locking.  kswapd->lock (a spinlock, never held across reclaim) protects the
  * state, the woken flag, the nap deadline, the running claim and the writes
@@ -235,13 +240,16 @@ static bool kswapd_shrink_node(struct zpa_machine *m, pg_data_t *pgdat, struct s
  * for order (or the priorities run out).  Adds the pages reclaimed to
  * *reclaimed; returns the order it finished at (0 if it gave up on order).
  *
- * A boost (the sum of the eligible zones' watermark_boost when the run
- * starts) is reclaimed first, on its own: no writeback, no swap, at most
- * down to priority DEF_PRIORITY - 2, and only the boost's worth of pages.
- * If the node is unbalanced even without the boost, the boost is forgotten
- * and normal reclaim runs.  Either way the boosts found at the start are
- * given back at the end (under each zone's lock: boosts grow under it) and
- * kcompactd is woken at pageblock order.
+ * Boosted reclaim: with a boost (the sum of the eligible zones'
+ * watermark_boost when the run starts) on a node that is balanced even with
+ * the boost in its watermarks, kswapd reclaims just the boost's worth of
+ * pages, without writeback or swap, not going below priority
+ * DEF_PRIORITY - 2 while it makes progress, and stops at the first pass
+ * that frees nothing.  A node that is not balanced (boost included) drops
+ * the boost-only mode and is reclaimed normally, until balanced.  Either
+ * way the boosts found at the start are given back at the end (under each
+ * zone's lock: boosts grow under it) and kcompactd is woken at pageblock
+ * order to rebuild whole pageblocks in the room reclaim made.
  */
 static int balance_pgdat(struct kswapd *ks, int order, int highest_zoneidx, unsigned long *reclaimed)
 {
@@ -275,7 +283,7 @@ restart:
 
 		sc.reclaim_idx = highest_zoneidx;
 		bool balanced = pgdat_balanced(m, pgdat, sc.order, highest_zoneidx);
-		/* Unbalanced without the boost too: plain reclaim, boost later. */
+		/* Unbalanced (boost included): normal reclaim from the top. */
 		if (!balanced && nr_boost_reclaim) {
 			nr_boost_reclaim = 0;
 			goto restart;
@@ -322,7 +330,6 @@ out:
 				WRITE_ONCE(z->flags, z->flags & ~ZONE_BOOSTED_WATERMARK);
 			zpa_spin_unlock(&z->lock);
 		}
-		/* Reclaim made room: let kcompactd rebuild whole pageblocks. */
 		wakeup_kcompactd(m, pgdat, (int)m->pageblock_order, highest_zoneidx);
 	}
 	*reclaimed += sc.nr_reclaimed;
