@@ -786,7 +786,8 @@ uint64_t zpa_daemon_step(struct zpa_machine *m, uint64_t now_ms)
 	for (unsigned n = 0; n < m->nr_nodes; n++)
 		if (m->nodes[n])
 			kcompactd_step(m, m->nodes[n], now_ms);
-	/* TODO(lead): the OOM reaper, once oom_kill.c defines it: zpa_oom_reap(m); */
+	/* The OOM reaper's work that came due. */
+	zpa_oom_reap(m);
 	return reclaimed;
 }
 

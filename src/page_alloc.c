@@ -318,8 +318,13 @@ static struct zpa_page *rmqueue(struct zpa_machine *m, const struct alloc_contex
 	}
 	prep_new_page(m, z, page, order, gfp, ac->migratetype);
 	/* A fragmenting fallback boosted the watermark: let kswapd work on it. */
-	if (unlikely(READ_ONCE(z->flags) & ZONE_BOOSTED_WATERMARK))
+	if (unlikely(READ_ONCE(z->flags) & ZONE_BOOSTED_WATERMARK)) {
+		/* Test, then clear (once per boost), then wake. */
+		zpa_spin_lock(&z->lock);
+		WRITE_ONCE(z->flags, z->flags & ~ZONE_BOOSTED_WATERMARK);
+		zpa_spin_unlock(&z->lock);
 		wakeup_kswapd(m, z, 0, 0, z->idx);
+	}
 	return page;
 }
 
