@@ -18,6 +18,13 @@
 
 #define NONE ZPA_PFN_NONE
 #define ACCT ZPA_GFP_KERNEL_ACCOUNT
+/*
+ * Attempts of a GFP_KERNEL charge that fails with no reclaim progress, as
+ * Linux 6.1's try_charge_memcg() makes them: the first, the stock-drain
+ * retry, then MAX_RECLAIM_RETRIES (16) retries; each counts failcnt and a
+ * max event on the group at its limit.
+ */
+#define PASSES 18
 
 static struct zpa_machine *machine(void)
 {
@@ -77,9 +84,9 @@ static void test_hierarchy_limits(void **state)
 	assert_true(zpa__alloc_pages(m, ta, ACCT, 0, -1, NULL) == NONE);
 	assert_true(zpa__alloc_pages(m, tb, ACCT, 0, -1, NULL) == NONE);
 	struct zpa_memcg_stat sp = st(p), sa = st(a);
-	assert_int_equal(sp.failcnt, 2);
-	assert_int_equal(sp.events_max, 2);
-	assert_int_equal(sp.events_oom, 2);
+	assert_int_equal(sp.failcnt, 2 * PASSES);
+	assert_int_equal(sp.events_max, 2 * PASSES);
+	assert_int_equal(sp.events_oom, 2); /* the OOM killer was asked (and found no one) */
 	assert_int_equal(sa.failcnt, 0);
 	assert_int_equal(sa.usage, 6);
 	/* Not charged: no __GFP_ACCOUNT, or a task in the root. */
@@ -97,8 +104,14 @@ static void test_hierarchy_limits(void **state)
 	assert_int_equal(st(p).usage, 6);
 	assert_true((pa[6] = zpa__alloc_pages(m, ta, ACCT, 0, -1, NULL)) != NONE);
 	assert_true(zpa__alloc_pages(m, ta, ACCT, 0, -1, NULL) == NONE);
-	assert_int_equal(st(a).failcnt, 1);
-	assert_int_equal(st(p).failcnt, 2);
+	assert_int_equal(st(a).failcnt, PASSES);
+	assert_int_equal(st(p).failcnt, 2 * PASSES);
+	/* memory.events counts a's events on p too; memory.events.local does not */
+	assert_int_equal(st(a).events_max, PASSES);
+	assert_int_equal(st(p).events_max, 3 * PASSES);
+	assert_int_equal(st(p).events_local_max, 2 * PASSES);
+	assert_int_equal(st(p).events_oom, 3);
+	assert_int_equal(st(p).events_local_oom, 2);
 	/* b still fits under the parent. */
 	assert_true((pb = zpa__alloc_pages(m, tb, ACCT, 0, -1, NULL)) != NONE);
 	assert_int_equal(st(p).usage, 8);
@@ -136,7 +149,8 @@ static void test_failed_charge_loses_nothing(void **state)
 	}
 	assert_int_equal(free_pages(m), f0);
 	assert_int_equal(st(g).usage, 0);
-	assert_int_equal(st(g).failcnt, 6);
+	assert_int_equal(st(g).failcnt, 6 * PASSES);
+	assert_int_equal(st(g).events_oom, 4); /* order 4 is costly: no OOM */
 	zt_assert_clean(m);
 	/* __GFP_NOFAIL forces the charge through (Linux's force path). */
 	zpa_pfn_t q = zpa__alloc_pages(m, t, ACCT, 1, -1, NULL);
@@ -281,9 +295,15 @@ static void test_statistics(void **state)
 	zpa_pfn_t pg[7];
 	for (int i = 0; i < 7; i++)
 		assert_true((pg[i] = zpa__alloc_pages(m, t, ACCT, 0, -1, NULL)) != NONE);
-	/* above high: charges succeed, each counts an event where usage > high */
-	assert_int_equal(st(p).events_high, 3); /* charges 5, 6, 7 */
-	assert_int_equal(st(c).events_high, 2); /* charges 6, 7 */
+	/*
+	 * above high: charges succeed, each counts an event on every group it
+	 * leaves above its high (reclaim finds nothing to take back here);
+	 * memory.events adds the child's events to the parent's.
+	 */
+	assert_int_equal(st(p).events_local_high, 3); /* charges 5, 6, 7 */
+	assert_int_equal(st(c).events_high, 2);       /* charges 6, 7 */
+	assert_int_equal(st(c).events_local_high, 2);
+	assert_int_equal(st(p).events_high, 5);
 	assert_int_equal(st(c).events_max, 0);
 	assert_int_equal(st(c).low, 2);
 	assert_int_equal(st(c).events_low, 0);  /* no reclaim yet */
@@ -405,7 +425,7 @@ static void test_threads(void **state)
 	struct zpa_memcg_stat s = st(p);
 	assert_int_equal(s.usage, 0);
 	assert_true(s.peak <= 100);
-	assert_int_equal(s.failcnt, fails);
+	assert_true(s.failcnt >= fails * PASSES); /* more when a retry found room again */
 	zt_assert_clean(m);
 	zpa_machine_destroy(m);
 }
