@@ -95,6 +95,7 @@ struct oom_state {
 	zpa_oom_fn handler;
 	void *handler_arg;
 	/* dump_header()'s rate limit (oom_lock) */
+	bool rs_started;
 	uint64_t rs_begin;
 	unsigned rs_printed, rs_missed;
 };
@@ -544,10 +545,11 @@ static bool oom_ratelimit(struct zpa_machine *m)
 {
 	struct oom_state *st = m->oom;
 	uint64_t now = machine_now_ms(m);
-	if (!st->rs_begin || now - st->rs_begin >= OOM_RATELIMIT_MS || now < st->rs_begin) {
+	if (!st->rs_started || now - st->rs_begin >= OOM_RATELIMIT_MS) { /* a clock going back wraps: a new interval */
 		if (st->rs_missed)
 			zpa_log(m, ZPA_LOG_WARN, "oom_kill_process: %u callbacks suppressed", st->rs_missed);
-		st->rs_begin = now ? now : 1;
+		st->rs_started = true;
+		st->rs_begin = now;
 		st->rs_printed = 0;
 		st->rs_missed = 0;
 	}
