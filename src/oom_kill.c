@@ -723,7 +723,7 @@ static uint64_t oom_reap_task(struct zpa_machine *m, struct oom_task *ot)
 /* queue_oom_reaper(): reap now, or leave it to zpa_oom_reap() in MANUAL mode.  No lock held. */
 static void queue_oom_reaper(struct zpa_machine *m, struct oom_task *ot)
 {
-	if (m->daemon_mode != ZPA_DAEMON_MANUAL)
+	if (READ_ONCE(m->daemon_mode) != ZPA_DAEMON_MANUAL)
 		oom_reap_task(m, ot);
 }
 
