@@ -62,6 +62,8 @@ struct zpa_task *zpa_task_create(void)
 void zpa_task_destroy(struct zpa_task *t)
 {
 	if (t && !t->is_thread_default) {
+		if (t->oom)
+			oom_task_exit(t);
 		if (t->memcg)
 			memcg_task_exit(t);
 		zpa_port_free(t);
@@ -656,6 +658,7 @@ static struct zpa_page *__alloc_pages_may_oom(struct zpa_machine *m, zpa_gfp_t g
 		.gfp = gfp,
 		.order = (int)order,
 		.nodemask = ac->nodemask,
+		.task = ac->task,
 	};
 
 	*progress = 0;
@@ -1083,7 +1086,7 @@ zpa_pfn_t __alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t 
 	 * and fails the allocation.
 	 */
 	if (unlikely((gfp & ZPA___GFP_ACCOUNT) && task->memcg) &&
-	    unlikely(__memcg_kmem_charge_page(m, task->memcg, page, page_to_pfn(zone, page), order, gfp))) {
+	    unlikely(memcg_kmem_charge_page_task(m, task, task->memcg, page, page_to_pfn(zone, page), order, gfp))) {
 		zpa__free_pages(m, task, page_to_pfn(zone, page), order);
 		return ZPA_PFN_NONE;
 	}
