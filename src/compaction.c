@@ -74,8 +74,8 @@
  *   MANUAL  wakeups are recorded with the simulated time;
  *           kcompactd_step(now) replays the daemon's sleep/wake/timeout
  *           events up to now in time order, deterministically.
- *   THREAD  a thread per node (pthreads; not with ZPA_NO_THREADS) sleeping
- *           on a condition variable with the proactive timeout.
+ *   THREAD  a thread per node (the port's threads; not with
+ *           ZPA_NO_THREADS) sleeping on an event with the proactive timeout.
  * kswapd_is_running() is always false here: zpa does not expose kswapd's
  * state, so proactive compaction never backs off for it.
  *
@@ -92,18 +92,12 @@
  * both with trylock first and marks itself contended when they are busy.
  * struct kcompactd's spinlock protects the daemon's request
  * (pgdat->kcompactd_max_order/_highest_zoneidx, proactive_compact_trigger)
- * and its simulated clock; it is a leaf lock.  In THREAD mode a pthread
- * mutex and condition variable carry the sleeps; the spinlock may be taken
- * under the mutex, never the other way round.
+ * and its simulated clock; it is a leaf lock.  In THREAD mode a port event
+ * (mutex and condition variable) carries the sleeps; the spinlock may be
+ * taken under the event's lock, never the other way round.
  *
  * SPDX-License-Identifier: MIT
  */
-#ifndef ZPA_NO_THREADS
-#include <errno.h>
-#include <pthread.h>
-#include <time.h>
-#endif
-
 #include "compaction.h"
 
 /* ---- small helpers ---- */
@@ -268,10 +262,16 @@ static bool pageblock_skip_persistent(const struct zpa_machine *m, const struct 
 	return (f & PG_head) && (f & PG_ORDER_MASK) >= m->pageblock_order;
 }
 
+/* The zone index in a flag word read once (page_zidx() for pages that may change under us). */
+static inline bool flags_in_zone(uint32_t f, const struct zone *z)
+{
+	return (f & PG_ZONE_MASK) >> PG_ZONE_SHIFT == (unsigned)z->idx;
+}
+
 static inline bool pfn_present(const struct zone *z, unsigned long pfn)
 {
 	uint32_t f = READ_ONCE(zone_pfn_page(z, pfn)->flags);
-	return !(f & PG_hole) && page_zidx(zone_pfn_page(z, pfn)) == (unsigned)z->idx;
+	return !(f & PG_hole) && flags_in_zone(f, z);
 }
 
 /*
@@ -499,7 +499,7 @@ static unsigned long isolate_freepages_block(struct compact_control *cc, unsigne
 				blockpfn += (1ul << order) - 1;
 			continue;
 		}
-		if (!(f & PG_buddy) || page_zidx(page) != (unsigned)z->idx)
+		if (!(f & PG_buddy) || !flags_in_zone(f, z))
 			continue;
 		if (!locked) {
 			compact_lock(cc, &z->lock);
@@ -787,7 +787,7 @@ static int isolate_migratepages_block(struct compact_control *cc, unsigned long 
 			valid_pfn = low_pfn;
 		}
 		uint32_t f = READ_ONCE(page->flags);
-		if ((f & (PG_hole | PG_reserved)) || page_zidx(page) != (unsigned)z->idx)
+		if ((f & (PG_hole | PG_reserved)) || !flags_in_zone(f, z))
 			goto isolate_fail;
 		/* Free: step over the block (a racy order; only sane values are used). */
 		if (f & PG_buddy) {
@@ -1422,11 +1422,9 @@ struct kcompactd {
 	uint64_t deadline_ms;       /* the sleep times out then; UINT64_MAX: never */
 #ifndef ZPA_NO_THREADS
 	/* THREAD */
-	pthread_t thread;
-	bool started;
-	bool stop;                  /* kthread_should_stop() (under mu) */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct zpa_port_thread *thread;
+	struct zpa_port_event *event; /* the daemon's wait queue */
+	_Atomic bool stop;          /* kthread_should_stop() */
 #endif
 };
 
@@ -1471,15 +1469,11 @@ static bool kcompactd_node_suitable(struct zpa_machine *m, pg_data_t *pgdat)
 static bool kcompactd_should_stop(struct kcompactd *kc)
 {
 #ifndef ZPA_NO_THREADS
-	if (kc->started) {
-		pthread_mutex_lock(&kc->mu);
-		bool stop = kc->stop;
-		pthread_mutex_unlock(&kc->mu);
-		return stop;
-	}
-#endif
+	return atomic_load_explicit(&kc->stop, memory_order_relaxed);
+#else
 	(void)kc;
 	return false;
+#endif
 }
 
 /* kcompactd_do_work(): compact each suitable zone for the requested order.  Returns pages migrated. */
@@ -1598,7 +1592,7 @@ static void kcompactd_run_inline(struct zpa_machine *m, pg_data_t *pgdat)
 /* ---- THREAD mode ---- */
 
 #ifndef ZPA_NO_THREADS
-static void *kcompactd_thread(void *arg)
+static void kcompactd_thread(void *arg)
 {
 	struct kcompactd *kc = arg;
 	struct zpa_machine *m = kc->m;
@@ -1606,34 +1600,29 @@ static void *kcompactd_thread(void *arg)
 	uint64_t timeout = HPAGE_FRAG_CHECK_INTERVAL_MSEC;
 
 	for (;;) {
-		uint64_t sleep_ms = kcompactd_sleep_len(m, timeout);
-		struct timespec deadline;
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		if (sleep_ms != KCOMPACTD_NO_DEADLINE) {
-			deadline.tv_sec += (time_t)(sleep_ms / 1000);
-			deadline.tv_nsec += (long)(sleep_ms % 1000) * 1000000l;
-			if (deadline.tv_nsec >= 1000000000l) {
-				deadline.tv_sec++;
-				deadline.tv_nsec -= 1000000000l;
-			}
-		}
+		uint64_t len = kcompactd_sleep_len(m, timeout);
+		uint64_t deadline = len == KCOMPACTD_NO_DEADLINE ? KCOMPACTD_NO_DEADLINE : machine_now_ms(m) + len;
 		bool requested, trigger;
-		pthread_mutex_lock(&kc->mu);
+		/* wait_event_timeout(kcompactd_work_requested()): a request ends the sleep, or its timeout. */
+		zpa_port_event_lock(kc->event);
 		for (;;) {
 			zpa_spin_lock(&kc->lock);
 			requested = kcompactd_work_requested(pgdat);
 			trigger = pgdat->proactive_compact_trigger;
 			zpa_spin_unlock(&kc->lock);
-			if (requested || kc->stop)
+			if (requested || atomic_load(&kc->stop))
 				break;
-			if (sleep_ms == KCOMPACTD_NO_DEADLINE)
-				pthread_cond_wait(&kc->cv, &kc->mu);
-			else if (pthread_cond_timedwait(&kc->cv, &kc->mu, &deadline) == ETIMEDOUT)
+			if (deadline == KCOMPACTD_NO_DEADLINE) {
+				zpa_port_event_wait(kc->event, -1);
+				continue;
+			}
+			uint64_t now = machine_now_ms(m);
+			if (now >= deadline)
 				break;
+			zpa_port_event_wait(kc->event, (long)(deadline - now));
 		}
-		bool stop = kc->stop;
-		pthread_mutex_unlock(&kc->mu);
-		if (stop)
+		zpa_port_event_unlock(kc->event);
+		if (atomic_load(&kc->stop))
 			break;
 		if (requested && !trigger) {
 			kcompactd_do_work(m, pgdat);
@@ -1642,31 +1631,31 @@ static void *kcompactd_thread(void *arg)
 		}
 		kcompactd_proactive_round(m, pgdat, &timeout);
 	}
-	return NULL;
 }
 
 static void kcompactd_kick_thread(struct kcompactd *kc)
 {
-	if (!kc->started)
-		return;
-	pthread_mutex_lock(&kc->mu);
-	pthread_cond_signal(&kc->cv);
-	pthread_mutex_unlock(&kc->mu);
+	zpa_port_event_lock(kc->event);
+	zpa_port_event_signal(kc->event);
+	zpa_port_event_unlock(kc->event);
 }
 
 static void kcompactd_stop_threads(struct zpa_machine *m)
 {
 	for (unsigned n = 0; n < m->nr_nodes; n++) {
 		struct kcompactd *kc = m->nodes[n] ? m->nodes[n]->kcompactd : NULL;
-		if (!kc || !kc->started)
+		if (!kc || !kc->thread)
 			continue;
-		pthread_mutex_lock(&kc->mu);
-		kc->stop = true;
-		pthread_cond_signal(&kc->cv);
-		pthread_mutex_unlock(&kc->mu);
-		pthread_join(kc->thread, NULL);
-		kc->started = false;
-		kc->stop = false;
+		atomic_store(&kc->stop, true);
+		kcompactd_kick_thread(kc);
+	}
+	for (unsigned n = 0; n < m->nr_nodes; n++) {
+		struct kcompactd *kc = m->nodes[n] ? m->nodes[n]->kcompactd : NULL;
+		if (!kc || !kc->thread)
+			continue;
+		zpa_port_thread_join(kc->thread);
+		kc->thread = NULL;
+		atomic_store(&kc->stop, false);
 	}
 }
 
@@ -1674,14 +1663,13 @@ static int kcompactd_start_threads(struct zpa_machine *m)
 {
 	for (unsigned n = 0; n < m->nr_nodes; n++) {
 		struct kcompactd *kc = m->nodes[n] ? m->nodes[n]->kcompactd : NULL;
-		if (!kc || kc->started)
+		if (!kc || kc->thread)
 			continue;
-		kc->stop = false;
-		if (pthread_create(&kc->thread, NULL, kcompactd_thread, kc)) {
+		if (zpa_port_thread_create(&kc->thread, kcompactd_thread, kc)) {
+			kc->thread = NULL;
 			kcompactd_stop_threads(m);
 			return ZPA_ENOMEM;
 		}
-		kc->started = true;
 	}
 	return 0;
 }
@@ -1895,18 +1883,15 @@ int compaction_init(struct zpa_machine *m)
 		kc->pgdat = pgdat;
 		zpa_spin_lock_init(&kc->lock);
 		kc->deadline_ms = KCOMPACTD_NO_DEADLINE;
+		pgdat->kcompactd = kc;
 #ifndef ZPA_NO_THREADS
-		pthread_condattr_t ca;
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_mutex_init(&kc->mu, NULL);
-		pthread_cond_init(&kc->cv, &ca);
-		pthread_condattr_destroy(&ca);
+		kc->event = zpa_port_event_create();
+		if (!kc->event)
+			return ZPA_ENOMEM;
 #endif
 		pgdat->kcompactd_max_order = 0;
 		pgdat->kcompactd_highest_zoneidx = node_last_zone(pgdat);
 		pgdat->proactive_compact_trigger = false;
-		pgdat->kcompactd = kc;
 	}
 	return kcompactd_mode_changed(m);
 }
@@ -1921,8 +1906,8 @@ void compaction_destroy(struct zpa_machine *m)
 		if (!pgdat || !pgdat->kcompactd)
 			continue;
 #ifndef ZPA_NO_THREADS
-		pthread_mutex_destroy(&pgdat->kcompactd->mu);
-		pthread_cond_destroy(&pgdat->kcompactd->cv);
+		if (pgdat->kcompactd->event)
+			zpa_port_event_destroy(pgdat->kcompactd->event);
 #endif
 		zpa_port_free(pgdat->kcompactd);
 		pgdat->kcompactd = NULL;

@@ -309,7 +309,7 @@ static struct zpa_page *alloc_migration_target(struct zpa_machine *m, struct zpa
 		gfp |= ZPA_GFP_TRANSHUGE;
 		order = page_order(src);
 	}
-	unsigned zidx = page_zidx(src);
+	unsigned zidx = (READ_ONCE(src->flags) & PG_ZONE_MASK) >> PG_ZONE_SHIFT;
 	if (is_highmem_idx(m, (int)zidx) || m->zone_type_of[zidx] == ZPA_ZONE_MOVABLE)
 		gfp |= ZPA___GFP_HIGHMEM;
 	zpa_pfn_t pfn = __alloc_pages(m, mtc->task, gfp, order, mtc->nid, NULL, zone_out);

@@ -458,6 +458,26 @@ static void test_direct_compaction_async_and_full(void **state)
 	zpa_machine_destroy(m);
 }
 
+/* The allocator's slow path (page_alloc.c) compacts for a huge page and gets it. */
+static void test_slow_path_compacts(void **state)
+{
+	(void)state;
+	struct zpa_machine *m = machine(32);
+	struct towner *o = towner_new(m, true);
+	fragment(o);
+	zpa_pfn_t huge = zpa__alloc_pages(m, NULL, THP_GFP, m->pageblock_order, 0, NULL);
+	assert_true(huge != ZPA_PFN_NONE);
+	assert_int_equal(zpa_compound_order(m, huge), (int)m->pageblock_order);
+	assert_true(vmstat(m, "compact_stall") >= 1);
+	assert_true(vmstat(m, "compact_success") >= 1);
+	assert_true(o->moves >= (long)PB / 2);
+	assert_int_equal(zpa_free_pages(m, huge, m->pageblock_order), 0);
+	towner_verify(o);
+	towner_free(o);
+	zt_assert_clean(m);
+	zpa_machine_destroy(m);
+}
+
 /* compaction_zonelist_suitable(): true when fragmented, false when memory is short. */
 static void test_zonelist_suitable(void **state)
 {
@@ -622,9 +642,10 @@ static void test_failed_compaction_defers(void **state)
 
 /* ---- kcompactd ---- */
 
+/* zpa_set_daemon_mode(), then kcompactd's hook (a no-op once zpa_set_daemon_mode calls it). */
 static void set_mode(struct zpa_machine *m, int mode)
 {
-	m->daemon_mode = mode;
+	assert_int_equal(zpa_set_daemon_mode(m, mode), 0);
 	assert_int_equal(kcompactd_mode_changed(m), 0);
 }
 
@@ -994,6 +1015,7 @@ int main(void)
 		cmocka_unit_test(test_unmovable_pages_block),
 		cmocka_unit_test(test_direct_compaction_captures),
 		cmocka_unit_test(test_direct_compaction_async_and_full),
+		cmocka_unit_test(test_slow_path_compacts),
 		cmocka_unit_test(test_zonelist_suitable),
 		cmocka_unit_test(test_compaction_suitable),
 		cmocka_unit_test(test_deferral),
