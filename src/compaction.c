@@ -1186,8 +1186,7 @@ enum compact_result compact_zone(struct compact_control *cc, struct capture_cont
 		int err;
 
 		/* Back in the pageblock migrated from last time: take all of it this time. */
-		cc->rescan = last_migrated_pfn &&
-			     pageblock_start_pfn(m, last_migrated_pfn) == pageblock_start_pfn(m, iteration_start_pfn);
+		cc->rescan = pageblock_start_pfn(m, last_migrated_pfn) == pageblock_start_pfn(m, iteration_start_pfn);
 
 		switch (isolate_migratepages(cc)) {
 		case ISOLATE_ABORT:
