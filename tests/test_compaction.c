@@ -892,6 +892,46 @@ static void test_alloc_contig_pages_migrates(void **state)
 	zpa_machine_destroy(m);
 }
 
+/* A CMA area full of movable pages in use: cma_alloc migrates them out. */
+static void test_cma_alloc_migrates(void **state)
+{
+	(void)state;
+	struct zpa_machine_config cfg;
+	struct zpa_machine *m;
+	zpa_machine_config_init(&cfg);
+	zpa_config_add_range(&cfg, GiB, GiB + 32 * MiB, ZPA_RANGE_USABLE, 0);
+	assert_int_equal(zpa_config_add_cma(&cfg, GiB + 8 * MiB, 4 * MiB, "cma"), 0);
+	cfg.nr_cpus = 1;
+	cfg.dma_limit = 0;
+	cfg.dma32_limit = 0;
+	cfg.exact_vmstat = true;
+	cfg.thp_enabled = 0;
+	cfg.min_free_kbytes = 256;
+	assert_int_equal(zpa_machine_create(&cfg, &m), 0);
+	struct zpa_cma *cma = zpa_cma_find(m, "cma");
+	assert_non_null(cma);
+	struct towner *o = towner_new(m, true);
+	fragment(o);
+	zpa_pfn_t cma_start = BASE + (8 * MiB >> 12), cma_end = cma_start + (4 * MiB >> 12);
+	long in_cma = 0;
+	for (int i = 0; i < o->nobj; i++)
+		if (o->pfn[i] != ZPA_PFN_NONE && o->pfn[i] >= cma_start && o->pfn[i] < cma_end)
+			in_cma++;
+	assert_true(in_cma > 0);
+	zpa_pfn_t pfn = zpa_cma_alloc(cma, 4 * MiB >> 12, 0, false);
+	assert_int_equal(pfn, cma_start);
+	assert_true(o->moves >= in_cma);
+	for (int i = 0; i < o->nobj; i++)
+		if (o->pfn[i] != ZPA_PFN_NONE)
+			assert_false(o->pfn[i] >= cma_start && o->pfn[i] < cma_end);
+	towner_verify(o);
+	zt_assert_clean(m);
+	assert_int_equal(zpa_cma_release(cma, pfn, 4 * MiB >> 12), 0);
+	towner_free(o);
+	zt_assert_clean(m);
+	zpa_machine_destroy(m);
+}
+
 static void test_offline_migrates(void **state)
 {
 	(void)state;
@@ -1027,6 +1067,7 @@ int main(void)
 		cmocka_unit_test(test_kcompactd_thread),
 		cmocka_unit_test(test_alloc_contig_range_migrates),
 		cmocka_unit_test(test_alloc_contig_pages_migrates),
+		cmocka_unit_test(test_cma_alloc_migrates),
 		cmocka_unit_test(test_offline_migrates),
 		cmocka_unit_test(test_migrate_page_to_counts),
 		cmocka_unit_test(test_memcg_charge_moves),
