@@ -29,19 +29,6 @@
 #define MAX_OBJS NODE_PAGES
 #define TARGET_OBJS 5000
 
-/*
- * page_alloc.c's free_pages_check() reads a page's flags and reference
- * count with plain loads under the zone lock, while an owner may free a
- * page that compaction isolates at that moment (atomic RMWs under the
- * lru_lock, as the reference protocol allows).  Reported for page_alloc.c
- * (READ_ONCE there); until then that reader is suppressed here only.
- */
-const char *__tsan_default_suppressions(void);
-const char *__tsan_default_suppressions(void)
-{
-	return "race:free_pages_check\n";
-}
-
 static struct zpa_machine *m;
 static unsigned long base_pfn;
 static atomic_int running;
