@@ -327,12 +327,18 @@ int zpa_page_end_writeback(struct zpa_machine *m, zpa_pfn_t pfn)
 	} else {
 		page_flags_clear(page, PG_writeback);
 		mod_node_state(pgdat, NR_WRITEBACK, -(long)page_nr(page));
-		/* folio_end_writeback() -> folio_rotate_reclaimable(): a page written
-		 * for reclaim goes to the tail of the inactive list, to be freed next. */
-		if ((f & PG_onlru) && !(f & PG_active)) {
-			int lru = page_lru_of(f);
-			lru_list_del(pgdat, page, lru);
-			lru_list_add(pgdat, page, lru, true);
+		/*
+		 * folio_end_writeback() -> folio_rotate_reclaimable(): only reclaim
+		 * starts writeback here (zpa's PG_writeback implies Linux's
+		 * PG_reclaim), so a page still on a list and not dirtied again goes
+		 * to the tail of its inactive list, deactivated as lru_move_tail_fn()
+		 * does (reclaim activates the writeback pages it meets), to be freed
+		 * next.
+		 */
+		if ((f & PG_onlru) && !(f & PG_dirty)) {
+			lru_list_del(pgdat, page, page_lru_of(f));
+			page_flags_clear(page, PG_active);
+			lru_list_add(pgdat, page, page_lru_of(f & ~PG_active), true);
 			count_vm_event(m, PGROTATED, page_nr(page));
 		}
 	}
