@@ -36,7 +36,7 @@ bool pfn_to_node_page(const struct zpa_machine *m, zpa_pfn_t pfn, pg_data_t **pg
 	if (!pgdat)
 		return false;
 	struct zpa_page *page = pfn_to_page_nid(pgdat, (unsigned long)pfn);
-	if (page->flags & (PG_hole | PG_reserved))
+	if (READ_ONCE(page->flags) & (PG_hole | PG_reserved))
 		return false;
 	*pgdatp = pgdat;
 	*pagep = page;
@@ -144,21 +144,48 @@ bool isolate_lru_page(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *
 
 void put_page(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page)
 {
+	/*
+	 * put_page_testzero(): a reference that is not the last is just
+	 * dropped (LRU blocks are order 0 or compound, so nothing else happens
+	 * to them), under the zone lock like every other drop; only the last
+	 * one takes the free path, whose checks read the page's flags while
+	 * its owner may be changing the LRU bits.
+	 */
+	struct zone *z = page_zone(pgdat, page);
+	zpa_spin_lock(&z->lock);
+	if (__atomic_load_n(&page->refcount, __ATOMIC_RELAXED) > 1) {
+		__atomic_sub_fetch(&page->refcount, 1, __ATOMIC_ACQ_REL);
+		zpa_spin_unlock(&z->lock);
+		return;
+	}
+	zpa_spin_unlock(&z->lock);
 	unsigned long pfn = pgdat->node_start_pfn + (unsigned long)(page - pgdat->node_mem_map);
 	zpa__free_pages(m, NULL, pfn, page_order(page));
 }
 
 void putback_lru_page(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page)
 {
+	/*
+	 * The isolating reference goes before the page is on a list again
+	 * (under the zone lock, which orders reference drops, and lru_lock), so
+	 * whoever isolates it next never counts ours.  The owner may have freed
+	 * it meanwhile: then ours is the last reference and it goes to the free
+	 * lists, not back on a list.
+	 */
+	struct zone *z = page_zone(pgdat, page);
+	zpa_spin_lock(&z->lock);
 	zpa_spin_lock(&pgdat->lruvec.lru_lock);
 	isolated_count(pgdat, page, -1);
 	page_flags_clear(page, PG_isolated);
-	/* The owner may have freed it meanwhile: then ours is the last reference
-	 * and it goes to the free lists, not back on a list. */
-	if (__atomic_load_n(&page->refcount, __ATOMIC_ACQUIRE) > 1)
+	bool last = __atomic_load_n(&page->refcount, __ATOMIC_ACQUIRE) <= 1;
+	if (!last) {
+		__atomic_sub_fetch(&page->refcount, 1, __ATOMIC_ACQ_REL);
 		lru_list_add(pgdat, page, page_lru_of(READ_ONCE(page->flags)), false);
+	}
 	zpa_spin_unlock(&pgdat->lruvec.lru_lock);
-	put_page(m, pgdat, page);
+	zpa_spin_unlock(&z->lock);
+	if (last)
+		put_page(m, pgdat, page);
 }
 
 void lru_release_page(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page)
