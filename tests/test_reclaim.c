@@ -25,7 +25,7 @@
 
 #define NONE ZPA_PFN_NONE
 #define PFN0 0x100000ul   /* zt_numa_machine: node n at 4 GiB + n GiB */
-#define SPAN 0x44000ul    /* two 64 MiB nodes */
+#define SPAN 0x80000ul    /* two 64 MiB nodes, or one of 2 GiB */
 #define GFP_PAGE (ZPA_GFP_HIGHUSER_MOVABLE | ZPA___GFP_COMP)
 
 /* ---- the fake owner ---- */
@@ -1360,6 +1360,54 @@ static void test_recursion_guard(void **state)
 	finish(m, o);
 }
 
+/*
+ * inactive_is_low() at 1 GiB of file pages: ratio int_sqrt(10 * 1) = 3, so
+ * the inactive list is low below a quarter.  Pages are 2 MiB compound
+ * blocks (order 9): 127 inactive, 385 active is low (127 * 3 < 385);
+ * 128 / 384 is not.  Reclaim takes and frees whole blocks.
+ */
+static void test_inactive_ratio(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		struct zpa_machine *m = zt_numa_machine(1, 2048, true);
+		struct owner *o = owner_new(m);
+		int inactive = round ? 128 : 127;
+		zpa_pfn_t first = NONE;
+		for (int i = 0; i < 512; i++) {
+			zpa_pfn_t pfn = zpa__alloc_pages(m, NULL, GFP_PAGE, 9, 0, NULL);
+			assert_true(pfn != NONE);
+			adopt(o, pfn, i < inactive ? 0 : ZPA_LRU_ACTIVE);
+			if (!i)
+				first = pfn;
+		}
+		assert_int_equal(lru_size(m, 0, ZPA_LRU_INACTIVE_FILE), (uint64_t)inactive * 512);
+		/* Priority 12: 127 * 512 >> 12 = 15 pages: one block is scanned, and freed. */
+		struct scan_control sc = scan(m, ZPA_GFP_KERNEL, 12, true);
+		run_node(m, 0, &sc);
+		assert_int_equal(sc.may_deactivate_file, round == 0);
+		assert_int_equal(sc.nr_scanned, 512);
+		assert_int_equal(sc.nr_reclaimed, 512);
+		assert_false(fp(o, first)->live);
+		assert_int_equal(ev(m, "pgsteal_kswapd"), 512);
+		/*
+		 * Deactivation: 385 * 512 >> 12 = 48 pages, in batches of 32 and
+		 * 16; each batch takes one whole 512-page block.
+		 */
+		assert_int_equal(ev(m, "pgdeactivate"), round == 0 ? 1024 : 0);
+		assert_int_equal(ev(m, "pgrefill"), round == 0 ? 1024 : 0);
+		for (unsigned long i = 0; i < SPAN; i++)
+			if (o->pg[i].live) {
+				o->pg[i].live = 0;
+				assert_int_equal(zpa_free_pages(m, o->base + i, 9), 0);
+			}
+		lru_audit(m);
+		zt_assert_clean(m);
+		owner_destroy(o);
+		zpa_machine_destroy(m);
+	}
+}
+
 /* zone_reclaimable_pages(): file, plus anon with swap; free pages when both are empty. */
 static void test_zone_reclaimable_pages(void **state)
 {
@@ -1456,6 +1504,7 @@ int main(void)
 		cmocka_unit_test(test_owner_frees_under_reclaim),
 		cmocka_unit_test(test_owner_lies_about_free),
 		cmocka_unit_test(test_recursion_guard),
+		cmocka_unit_test(test_inactive_ratio),
 		cmocka_unit_test(test_zone_reclaimable_pages),
 		cmocka_unit_test(test_reclaim_idx_skips_zones),
 	};
