@@ -226,7 +226,7 @@ static unsigned long do_shrink_slab(struct zpa_machine *m, struct zpa_shrinker *
 	 * shrinkers do in their count (vfs_pressure_ratio); zpa's shrinkers
 	 * stand for such caches.  The default, 100, changes nothing.
 	 */
-	unsigned long pressure = (unsigned long)m->t.vfs_cache_pressure;
+	unsigned long pressure = (unsigned long)READ_ONCE(m->t.vfs_cache_pressure);
 	if (pressure != 100) {
 		unsigned long whole;
 		if (__builtin_mul_overflow(count / 100, pressure, &whole))
@@ -921,7 +921,7 @@ static void prepare_scan_count(struct zpa_machine *m, pg_data_t *pgdat, struct s
 static void get_scan_count(struct zpa_machine *m, const struct scan_control *sc, const struct lru_sizes *sizes,
 			   unsigned long nr[NR_LRU_LISTS])
 {
-	unsigned long swappiness = (unsigned long)m->t.swappiness;
+	unsigned long swappiness = (unsigned long)READ_ONCE(m->t.swappiness);
 	uint64_t fraction[2] = { 0, 0 }, denominator = 1;
 	enum scan_balance balance;
 
@@ -1075,7 +1075,7 @@ static enum compact_result reclaim_compaction_suitable(struct zpa_machine *m, st
 		fill_contig_page_info(z, (unsigned)order, &info);
 		zpa_spin_unlock(&z->lock);
 		int fragindex = __fragmentation_index((unsigned)order, &info);
-		if (fragindex >= 0 && fragindex <= m->t.extfrag_threshold)
+		if (fragindex >= 0 && fragindex <= READ_ONCE(m->t.extfrag_threshold))
 			return COMPACT_SKIPPED;
 	}
 	return COMPACT_CONTINUE;
