@@ -238,7 +238,9 @@ static unsigned long do_shrink_slab(struct zpa_machine *m, struct zpa_shrinker *
 	long freeable = count > LONG_MAX / 8 ? LONG_MAX / 8 : (long)count;
 
 	/* Claim the deferred work, so concurrent calls do not repeat it. */
-	unsigned slot = (ops->flags & ZPA_SHRINKER_NUMA_AWARE) && (unsigned)ctl->nid < s->nr_slots ? (unsigned)ctl->nid : 0;
+	unsigned slot = 0;
+	if ((ops->flags & ZPA_SHRINKER_NUMA_AWARE) && (unsigned)ctl->nid < s->nr_slots)
+		slot = (unsigned)ctl->nid;
 	long nr = atomic_exchange_explicit(&s->nr_deferred[slot], 0, memory_order_relaxed);
 	if (nr > LONG_MAX / 8)
 		nr = LONG_MAX / 8;
@@ -345,7 +347,18 @@ static inline unsigned long pfn_of(const pg_data_t *pgdat, const struct zpa_page
 }
 static inline bool cgroup_reclaim(const struct scan_control *sc) { return sc->target_mem_cgroup != NULL; }
 static inline unsigned long min_ul(unsigned long a, unsigned long b) { return a < b ? a : b; }
-static inline struct zpa_task *sc_task(const struct scan_control *sc) { return sc->task ? sc->task : zpa_task_current(); }
+static inline struct zpa_task *sc_task(const struct scan_control *sc)
+{
+	return sc->task ? sc->task : zpa_task_current();
+}
+static inline unsigned long lru_node_state(pg_data_t *pgdat, int lru)
+{
+	return (unsigned long)node_page_state(pgdat, (enum node_stat_item)(NR_INACTIVE_ANON + lru));
+}
+static inline unsigned long lru_zone_state(const struct zone *z, int lru)
+{
+	return zone_page_state(z, (enum zone_stat_item)(NR_ZONE_INACTIVE_ANON + lru));
+}
 
 /* int_sqrt(): the largest r with r * r <= x. */
 static unsigned long int_sqrt(unsigned long x)
@@ -416,14 +429,14 @@ static void lru_sizes(struct zpa_machine *m, pg_data_t *pgdat, const struct scan
 	if (!cgroup_reclaim(sc)) {
 		for (int lru = 0; lru < LRU_UNEVICTABLE; lru++)
 			if (lists & (1u << lru))
-				out->node[lru] = (unsigned long)node_page_state(pgdat, (enum node_stat_item)(NR_INACTIVE_ANON + lru));
+				out->node[lru] = lru_node_state(pgdat, lru);
 		for (int zi = 0; zi <= sc->reclaim_idx && zi < (int)m->nr_zone_types; zi++) {
 			struct zone *z = &pgdat->node_zones[zi];
 			if (!managed_zone(z))
 				continue;
 			for (int lru = 0; lru < LRU_UNEVICTABLE; lru++)
 				if (lists & (1u << lru))
-					out->eligible[lru] += zone_page_state(z, (enum zone_stat_item)(NR_ZONE_INACTIVE_ANON + lru));
+					out->eligible[lru] += lru_zone_state(z, lru);
 		}
 		return;
 	}
@@ -513,8 +526,8 @@ static unsigned isolate_lru_folios(struct zpa_machine *m, pg_data_t *pgdat, unsi
 		if ((int)page_zidx(page) > sc->reclaim_idx) {
 			total += nr;
 			skip = true;
-		} else if (cgroup_reclaim(sc) && !page_memcg_in_subtree(m, page, pfn_of(pgdat, page), sc->target_mem_cgroup)) {
-			skip = true;
+		} else if (cgroup_reclaim(sc)) {
+			skip = !page_memcg_in_subtree(m, page, pfn_of(pgdat, page), sc->target_mem_cgroup);
 		}
 		if (skip) {
 			/* Set aside on a private chain (through next) until the scan ends. */
@@ -755,7 +768,8 @@ static unsigned long shrink_folio_list(struct zpa_machine *m, pg_data_t *pgdat, 
 				continue;
 			}
 			zpa_warn(m, __func__, "owner %s: evict() of pfn %#lx said freed, but %d references remain",
-				 ops->name ? ops->name : "?", pfn, __atomic_load_n(&page->refcount, __ATOMIC_RELAXED) - 1);
+				 ops->name ? ops->name : "?", pfn,
+				 __atomic_load_n(&page->refcount, __ATOMIC_RELAXED) - 1);
 			goto keep;
 		}
 		if (ret == ZPA_EVICT_ACTIVATE)
@@ -908,7 +922,8 @@ static void prepare_scan_count(struct zpa_machine *m, pg_data_t *pgdat, struct s
 		unsigned long file = (unsigned long)node_page_state(pgdat, NR_ACTIVE_FILE) +
 				     (unsigned long)node_page_state(pgdat, NR_INACTIVE_FILE);
 		unsigned long anon = (unsigned long)node_page_state(pgdat, NR_INACTIVE_ANON);
-		sc->file_is_tiny = file + free <= total_high_wmark && !sc->may_deactivate_anon && (anon >> sc->priority);
+		sc->file_is_tiny = file + free <= total_high_wmark && !sc->may_deactivate_anon &&
+				   (anon >> sc->priority);
 	}
 }
 
@@ -1357,15 +1372,17 @@ static unsigned long drop_pagecache_list(struct zpa_machine *m, pg_data_t *pgdat
 			struct zpa_page *page = batch[i];
 			int id = page_owner_id(page);
 			const struct zpa_page_owner_ops *ops = page_owner_ops(m, id);
-			int ret = ops && ops->evict ? ops->evict(m->owner_arg[id], pfn_of(pgdat, page), page_order(page), &ctx)
-						    : ZPA_EVICT_KEEP;
+			int ret = ZPA_EVICT_KEEP;
+			if (ops && ops->evict)
+				ret = ops->evict(m->owner_arg[id], pfn_of(pgdat, page), page_order(page), &ctx);
 			if (ret == ZPA_EVICT_FREED && __atomic_load_n(&page->refcount, __ATOMIC_ACQUIRE) == 1) {
 				freed += nr_pages_of(page);
 				put_page(m, pgdat, page);
 			} else {
 				if (ret == ZPA_EVICT_FREED)
-					zpa_warn(m, __func__, "owner %s: evict() of pfn %#lx said freed, but references remain",
-						 ops->name ? ops->name : "?", pfn_of(pgdat, page));
+					zpa_warn(m, __func__, "owner %s: evict() of pfn %#lx said freed, but "
+						 "references remain", ops->name ? ops->name : "?",
+						 pfn_of(pgdat, page));
 				putback_lru_page(m, pgdat, page);
 			}
 		}

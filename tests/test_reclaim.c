@@ -240,8 +240,9 @@ static void lru_audit(struct zpa_machine *m)
 		zpa_spin_lock(&pgdat->lruvec.lru_lock);
 		for (int lru = 0; lru < NR_LRU_LISTS; lru++) {
 			uint32_t prev = ZPA_NIL;
-			for (uint32_t idx = pgdat->lruvec.lists[lru].head; idx != ZPA_NIL; idx = pgdat->node_mem_map[idx].next) {
-				struct zpa_page *p = &pgdat->node_mem_map[idx];
+			struct zpa_page *map = pgdat->node_mem_map;
+			for (uint32_t idx = pgdat->lruvec.lists[lru].head; idx != ZPA_NIL; idx = map[idx].next) {
+				struct zpa_page *p = &map[idx];
 				uint32_t f = READ_ONCE(p->flags);
 				assert_true(f & PG_onlru);
 				assert_false(f & PG_isolated);
@@ -259,12 +260,14 @@ static void lru_audit(struct zpa_machine *m)
 			}
 			assert_int_equal(pgdat->lruvec.lists[lru].tail, prev);
 			assert_int_equal(per[lru], pgdat->lruvec.nr_pages[lru]);
-			assert_int_equal(per[lru], node_page_state(pgdat, (enum node_stat_item)(NR_INACTIVE_ANON + lru)));
+			enum node_stat_item item = (enum node_stat_item)(NR_INACTIVE_ANON + lru);
+			assert_int_equal(per[lru], node_page_state(pgdat, item));
 		}
 		zpa_spin_unlock(&pgdat->lruvec.lru_lock);
 		for (unsigned zi = 0; zi < m->nr_zone_types; zi++)
 			for (int lru = 0; lru < NR_LRU_LISTS; lru++)
-				zsum[lru] += zone_page_state(&pgdat->node_zones[zi], (enum zone_stat_item)(NR_ZONE_INACTIVE_ANON + lru));
+				zsum[lru] += zone_page_state(&pgdat->node_zones[zi],
+							     (enum zone_stat_item)(NR_ZONE_INACTIVE_ANON + lru));
 		for (int lru = 0; lru < NR_LRU_LISTS; lru++)
 			assert_int_equal(zsum[lru], per[lru]);
 		assert_int_equal(node_page_state(pgdat, NR_ISOLATED_ANON), 0);

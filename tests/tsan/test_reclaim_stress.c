@@ -283,8 +283,8 @@ static void *owner(void *arg)
 		unsigned r = (unsigned)(next(&o->rng) % 100);
 		if (r < 45 && o->n < LIVE_MAX) {
 			unsigned order = next(&o->rng) % 8 == 0 ? 2 : 0;
-			zpa_pfn_t pfn = zpa__alloc_pages(m, NULL, ZPA_GFP_HIGHUSER_MOVABLE | ZPA___GFP_COMP | ZPA___GFP_NOWARN,
-							 order, (int)(next(&o->rng) % 2), NULL);
+			zpa_gfp_t gfp = ZPA_GFP_HIGHUSER_MOVABLE | ZPA___GFP_COMP | ZPA___GFP_NOWARN;
+			zpa_pfn_t pfn = zpa__alloc_pages(m, NULL, gfp, order, (int)(next(&o->rng) % 2), NULL);
 			if (pfn == ZPA_PFN_NONE)
 				continue;
 			uint32_t gen = ((atomic_load(state(pfn)) >> ST_GEN_SHIFT) + 1) & 0xffff;
@@ -337,7 +337,9 @@ static void *reclaimer(void *arg)
 	while (!atomic_load(&stop)) {
 		unsigned what = (unsigned)(next(&r->rng) % 10);
 		if (what < 5) {
-			static const zpa_gfp_t gfps[] = { ZPA_GFP_KERNEL, ZPA_GFP_NOIO, ZPA_GFP_NOFS, ZPA_GFP_HIGHUSER_MOVABLE };
+			static const zpa_gfp_t gfps[] = {
+				ZPA_GFP_KERNEL, ZPA_GFP_NOIO, ZPA_GFP_NOFS, ZPA_GFP_HIGHUSER_MOVABLE,
+			};
 			zpa_gfp_t gfp = gfps[next(&r->rng) % 4];
 			struct alloc_context ac;
 			unsigned alloc_flags = 0;
