@@ -162,7 +162,7 @@ void cli_print_summary(FILE *f, struct zpa_machine *m, const struct wl_result *r
 	fprintf(f, "Failures: %llu of %llu requests (%.2f%%)", (unsigned long long)r->failures,
 		(unsigned long long)r->allocs, pct(r->failures, r->allocs));
 	if (r->failures)
-		fprintf(f, "; expected under pressure: the slow path cannot reclaim or compact yet");
+		fprintf(f, "; expected under pressure: the workload's pages are not reclaimable and it registers no task to kill");
 	fputc('\n', f);
 	if (r->free_errors)
 		fprintf(f, "Refused frees: %llu (first: %s) -- a bug\n",

@@ -30,8 +30,10 @@
  * while atomic ones may still dip into the reserves.  The
  * probability of allocating is 0.5 + 30 * (target - in_use) / managed,
  * clamped to [0.1, 0.9].  The churn phase pushes the machine into
- * fragmentation and watermark pressure; since the slow path cannot reclaim
- * or compact, failed requests there are expected, counted and reported.
+ * fragmentation and watermark pressure; the workload's pages are not on
+ * any LRU list and no task is registered with the OOM killer, so requests
+ * that climb the whole slow path there fail, and are counted and reported
+ * (`zpa run pressure` is the scenario with reclaimable memory).
  * Blocks still held at the end stay allocated.
  *
  * Randomness comes from xoshiro256** seeded through splitmix64, so a seed,

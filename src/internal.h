@@ -534,6 +534,7 @@ struct scan_control {
 	bool cache_trim_mode, file_is_tiny;
 	bool memcg_low_reclaim, memcg_low_skipped;
 	unsigned long anon_cost, file_cost; /* the node's costs when the pass began */
+	bool compaction_ready;           /* costly order: a zone can compact already, reclaim stopped */
 	unsigned long nr_scanned;        /* pages scanned (inactive lists) */
 	unsigned long nr_reclaimed;      /* pages reclaimed (LRU and shrinkers) */
 	struct {                         /* shrink_folio_list() findings, for throttling decisions */
@@ -541,6 +542,26 @@ struct scan_control {
 	} nr;
 	struct zpa_task *task;           /* the reclaiming context (its PF_MEMALLOC is set) */
 };
+/*
+ * pgdat->flags (Linux's enum pgdat_flags, as bits).  vmscan.c sets them from
+ * what kswapd's shrink_node() passes find; kswapd.c clears them when the node
+ * is balanced again (clear_pgdat_congested()).  Atomic bit operations.
+ */
+#define PGDAT_DIRTY      0x1ul  /* the inactive file tail was all dirty, unqueued: kswapd may write pages */
+#define PGDAT_WRITEBACK  0x2ul  /* every page kswapd isolated was under writeback */
+#define PGDAT_CONGESTED  0x4ul  /* every dirty page kswapd met was under writeback (6.1's LRUVEC_CONGESTED) */
+static inline void set_pgdat_flag(pg_data_t *pgdat, unsigned long bit)
+{
+	__atomic_fetch_or(&pgdat->flags, bit, __ATOMIC_RELAXED);
+}
+static inline void clear_pgdat_flag(pg_data_t *pgdat, unsigned long bit)
+{
+	__atomic_fetch_and(&pgdat->flags, ~bit, __ATOMIC_RELAXED);
+}
+static inline bool test_pgdat_flag(pg_data_t *pgdat, unsigned long bit)
+{
+	return __atomic_load_n(&pgdat->flags, __ATOMIC_RELAXED) & bit;
+}
 ZPA_HIDDEN int vmscan_init(struct zpa_machine *m);      /* machine creation: shrinker registry */
 ZPA_HIDDEN void vmscan_destroy(struct zpa_machine *m);
 /* shrink_node(): one pass over the node's LRU lists and shrinkers at sc->priority.  No lock held. */
@@ -560,8 +581,17 @@ ZPA_HIDDEN unsigned long try_to_free_pages(struct zpa_machine *m, const struct a
 /* try_to_free_mem_cgroup_pages(): reclaim pages charged to g or its descendants; returns pages freed. */
 ZPA_HIDDEN unsigned long try_to_free_mem_cgroup_pages(struct zpa_machine *m, struct zpa_memcg *g,
 						      unsigned long nr_pages, zpa_gfp_t gfp, bool may_swap);
-/* zone_reclaimable_pages(): file LRU pages, plus anon ones while swap space is left. */
+/*
+ * zone_reclaimable_pages(): file LRU pages, plus anon ones while swap space
+ * is left; a zone with neither counts its free pages (6.1.192).
+ */
 ZPA_HIDDEN unsigned long zone_reclaimable_pages(struct zpa_machine *m, struct zone *z);
+/*
+ * kswapd_age_node(): balance_pgdat()'s aging of the anonymous lists: while
+ * swap exists and the inactive anon list is low, deactivate a batch
+ * (SWAP_CLUSTER_MAX) of active anon pages.  No lock held.
+ */
+ZPA_HIDDEN void kswapd_age_node(struct zpa_machine *m, pg_data_t *pgdat, struct scan_control *sc);
 
 /* ---- kswapd.c: kswapd per node, daemon modes, the machine clock ---- */
 ZPA_HIDDEN int kswapd_init(struct zpa_machine *m);      /* machine creation */

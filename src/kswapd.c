@@ -58,8 +58,7 @@
  * Left out or simplified (see also the comments of wakeup_kswapd and
  * balance_pgdat): no cpuset check on wakeup (there is no waking task here);
  * no freezer, PSI, buffer_heads limit or laptop_mode; no pfmemalloc_wait
- * throttling of direct reclaimers; no memcg soft limit reclaim; no
- * kswapd_age_node() pass of its own (aging is shrink_node()'s); no per-CPU
+ * throttling of direct reclaimers; no memcg soft limit reclaim; no per-CPU
  * vmstat threshold switch around the long sleep; zone_watermark_ok_safe()
  * reads the folded free count.  A kswapd that stays unbalanced loops at
  * once in Linux; here it does one balance_pgdat() per wakeup (INLINE) or
@@ -196,7 +195,12 @@ static bool prepare_kswapd_sleep(struct zpa_machine *m, pg_data_t *pgdat, int or
 {
 	if (pgdat_hopeless(pgdat))
 		return true;
-	return pgdat_balanced(m, pgdat, order, highest_zoneidx);
+	if (pgdat_balanced(m, pgdat, order, highest_zoneidx)) {
+		/* clear_pgdat_congested(): the writeback throttling hints end with the pressure. */
+		clear_pgdat_flag(pgdat, PGDAT_DIRTY | PGDAT_WRITEBACK | PGDAT_CONGESTED);
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -298,6 +302,8 @@ restart:
 		if (sc.priority < DEF_PRIORITY - 2)
 			sc.may_writepage = true;
 
+		/* Background aging of the anonymous lists, whatever the zone. */
+		kswapd_age_node(m, pgdat, &sc);
 		sc.nr_scanned = 0;
 		if (kswapd_shrink_node(m, pgdat, &sc))
 			raise_priority = false;

@@ -612,9 +612,10 @@ static bool should_reclaim_retry(struct zpa_machine *m, zpa_gfp_t gfp, unsigned 
 		for (struct zoneref *zr = next_zones_zonelist(ac->zonelist->zonerefs, ac->highest_zoneidx, ac->nodemask);
 		     zr->zone; zr = next_zones_zonelist(zr + 1, ac->highest_zoneidx, ac->nodemask)) {
 			struct zone *z = zr->zone;
-			struct zone_stats st;
-			zone_stats_snapshot(m, z, &st); /* zone_page_state_snapshot(): exact */
-			long available = (long)zone_reclaimable_pages(m, z) + (long)st.stat[NR_FREE_PAGES];
+			/* Linux reads zone_page_state_snapshot() here; zpa reads the folded
+			 * count (exact with exact_vmstat), as summing every pageset under
+			 * its lock on each round would cost more than the round itself. */
+			long available = (long)zone_reclaimable_pages(m, z) + (long)zone_page_state(z, NR_FREE_PAGES);
 			if (__zone_watermark_ok(m, z, order, min_wmark_pages(z), ac->highest_zoneidx, alloc_flags,
 						available)) {
 				ret = true;
@@ -625,6 +626,16 @@ static bool should_reclaim_retry(struct zpa_machine *m, zpa_gfp_t gfp, unsigned 
 	if (!ret)
 		return unreserve_highatomic_pageblock(m, ac, true);
 	return ret;
+}
+
+/* Free pages of the machine as the folded zone counters say (cheap; no pageset locks). */
+static unsigned long free_pages_folded(const struct zpa_machine *m)
+{
+	unsigned long n = 0;
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+		for (unsigned zi = 0; m->nodes[nid] && zi < m->nr_zone_types; zi++)
+			n += zone_page_state(&m->nodes[nid]->node_zones[zi], NR_FREE_PAGES);
+	return n;
 }
 
 /*
@@ -870,7 +881,7 @@ retry:
 	if (ac->task->flags & ZPA_PF_MEMALLOC)
 		goto nopage; /* no recursion into reclaim */
 
-	unsigned long free_before = zpa_total_free(m);
+	unsigned long free_before = free_pages_folded(m);
 	page = __alloc_pages_direct_reclaim(m, gfp, order, alloc_flags, ac, &progress, zone_out);
 	if (page)
 		return page;
@@ -900,7 +911,7 @@ retry:
 		no_progress_loops = 0;
 		/* zpa's guard against a livelock Linux leaves to time passing: OOM
 		 * "progress" that frees nothing, round after round. */
-		if (zpa_total_free(m) > free_before)
+		if (free_pages_folded(m) > free_before)
 			stalls = 0;
 		else if (++stalls > NOFAIL_MAX_STALLS)
 			goto nopage;

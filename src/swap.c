@@ -36,7 +36,7 @@ bool pfn_to_node_page(const struct zpa_machine *m, zpa_pfn_t pfn, pg_data_t **pg
 	if (!pgdat)
 		return false;
 	struct zpa_page *page = pfn_to_page_nid(pgdat, (unsigned long)pfn);
-	if (page->flags & (PG_hole | PG_reserved))
+	if (READ_ONCE(page->flags) & (PG_hole | PG_reserved))
 		return false;
 	*pgdatp = pgdat;
 	*pagep = page;
@@ -144,21 +144,48 @@ bool isolate_lru_page(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *
 
 void put_page(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page)
 {
+	/*
+	 * put_page_testzero(): a reference that is not the last is just
+	 * dropped (LRU blocks are order 0 or compound, so nothing else happens
+	 * to them), under the zone lock like every other drop; only the last
+	 * one takes the free path, whose checks read the page's flags while
+	 * its owner may be changing the LRU bits.
+	 */
+	struct zone *z = page_zone(pgdat, page);
+	zpa_spin_lock(&z->lock);
+	if (__atomic_load_n(&page->refcount, __ATOMIC_RELAXED) > 1) {
+		__atomic_sub_fetch(&page->refcount, 1, __ATOMIC_ACQ_REL);
+		zpa_spin_unlock(&z->lock);
+		return;
+	}
+	zpa_spin_unlock(&z->lock);
 	unsigned long pfn = pgdat->node_start_pfn + (unsigned long)(page - pgdat->node_mem_map);
 	zpa__free_pages(m, NULL, pfn, page_order(page));
 }
 
 void putback_lru_page(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page)
 {
+	/*
+	 * The isolating reference goes before the page is on a list again
+	 * (under the zone lock, which orders reference drops, and lru_lock), so
+	 * whoever isolates it next never counts ours.  The owner may have freed
+	 * it meanwhile: then ours is the last reference and it goes to the free
+	 * lists, not back on a list.
+	 */
+	struct zone *z = page_zone(pgdat, page);
+	zpa_spin_lock(&z->lock);
 	zpa_spin_lock(&pgdat->lruvec.lru_lock);
 	isolated_count(pgdat, page, -1);
 	page_flags_clear(page, PG_isolated);
-	/* The owner may have freed it meanwhile: then ours is the last reference
-	 * and it goes to the free lists, not back on a list. */
-	if (__atomic_load_n(&page->refcount, __ATOMIC_ACQUIRE) > 1)
+	bool last = __atomic_load_n(&page->refcount, __ATOMIC_ACQUIRE) <= 1;
+	if (!last) {
+		__atomic_sub_fetch(&page->refcount, 1, __ATOMIC_ACQ_REL);
 		lru_list_add(pgdat, page, page_lru_of(READ_ONCE(page->flags)), false);
+	}
 	zpa_spin_unlock(&pgdat->lruvec.lru_lock);
-	put_page(m, pgdat, page);
+	zpa_spin_unlock(&z->lock);
+	if (last)
+		put_page(m, pgdat, page);
 }
 
 void lru_release_page(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page)
@@ -327,12 +354,18 @@ int zpa_page_end_writeback(struct zpa_machine *m, zpa_pfn_t pfn)
 	} else {
 		page_flags_clear(page, PG_writeback);
 		mod_node_state(pgdat, NR_WRITEBACK, -(long)page_nr(page));
-		/* folio_end_writeback() -> folio_rotate_reclaimable(): a page written
-		 * for reclaim goes to the tail of the inactive list, to be freed next. */
-		if ((f & PG_onlru) && !(f & PG_active)) {
-			int lru = page_lru_of(f);
-			lru_list_del(pgdat, page, lru);
-			lru_list_add(pgdat, page, lru, true);
+		/*
+		 * folio_end_writeback() -> folio_rotate_reclaimable(): only reclaim
+		 * starts writeback here (zpa's PG_writeback implies Linux's
+		 * PG_reclaim), so a page still on a list and not dirtied again goes
+		 * to the tail of its inactive list, deactivated as lru_move_tail_fn()
+		 * does (reclaim activates the writeback pages it meets), to be freed
+		 * next.
+		 */
+		if ((f & PG_onlru) && !(f & PG_dirty)) {
+			lru_list_del(pgdat, page, page_lru_of(f));
+			page_flags_clear(page, PG_active);
+			lru_list_add(pgdat, page, page_lru_of(f & ~PG_active), true);
 			count_vm_event(m, PGROTATED, page_nr(page));
 		}
 	}

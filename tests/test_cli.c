@@ -257,7 +257,10 @@ static void test_default_run(void **state)
 	(void)state;
 
 	assert_int_equal(r.status, 0);
-	assert_true(r.seconds < 5.0);
+	/* About 1 s in a Release build; ASan/UBSan and -O0 cost 10-15x.  Under
+	 * pressure each failing request climbs the whole slow-path ladder
+	 * (16 reclaim rounds, the OOM killer) before it fails, as in Linux. */
+	assert_true(r.seconds < 60.0);
 	for (int i = 0; i < 4; i++) {
 		start[i] = section(r.out, views[i][0], &end[i]);
 		assert_non_null(start[i]);

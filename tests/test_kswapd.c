@@ -7,11 +7,10 @@
  * INLINE mode's recursion guard, the modes and their switches, THREAD mode's
  * threads (started, woken, stopped, destroyed while waiting), and the clock.
  *
- * In this tree shrink_node() may reclaim nothing, so every test here but one
- * plays reclaim itself: it frees its own pages where kswapd would have, and
- * checks decisions, not reclaimed counts.  The one that needs real LRU
- * reclaim (free pages back above the high watermark after a step) is built
- * with ZPA_TEST_NEEDS_RECLAIM.
+ * Most tests here play reclaim themselves, with memory that is not on any
+ * LRU list: they free their own pages where kswapd would have, and check
+ * decisions, not reclaimed counts.  test_manual_reclaims_to_high uses real
+ * LRU reclaim (free pages back above the high watermark after a step).
  *
  * Machines: one node of Normal memory, no per-CPU lists, exact counters, so
  * the free count is what zpa_zone_info() says.  Movable order-0 requests
@@ -613,8 +612,7 @@ static void test_thread_mode(void **state)
 	zpa_machine_destroy(m);
 }
 
-#ifdef ZPA_TEST_NEEDS_RECLAIM
-/* ---- needs vmscan.c's shrink_node() ---- */
+/* ---- with vmscan.c's shrink_node() ---- */
 
 struct cache {
 	struct zpa_machine *m;
@@ -692,7 +690,6 @@ static void test_manual_reclaims_to_high(void **state)
 	zt_assert_clean(m);
 	zpa_machine_destroy(m);
 }
-#endif
 
 int main(void)
 {
@@ -708,9 +705,7 @@ int main(void)
 		cmocka_unit_test(test_manual_clock),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_thread_mode),
-#ifdef ZPA_TEST_NEEDS_RECLAIM
 		cmocka_unit_test(test_manual_reclaims_to_high),
-#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -182,6 +182,7 @@ struct zpa_shrink_control {
 #define ZPA_SHRINK_STOP   (~0ul)       /* scan_objects(): cannot make progress now */
 #define ZPA_SHRINK_EMPTY  (~0ul - 1)   /* count_objects(): nothing to count */
 #define ZPA_SHRINKER_NUMA_AWARE 0x1u
+#define ZPA_SHRINKER_MEMCG_AWARE 0x2u  /* counts per group: also called, with sc->memcg, by memcg reclaim */
 #define ZPA_DEFAULT_SEEKS 2
 
 struct zpa_shrinker_ops {
@@ -193,16 +194,27 @@ struct zpa_shrinker_ops {
 	unsigned flags;           /* ZPA_SHRINKER_* */
 };
 struct zpa_shrinker;
-/* register_shrinker(); ops and arg must stay valid until unregistered.  Returns 0 or ZPA_ENOMEM. */
+/*
+ * register_shrinker(); ops and arg must stay valid until unregistered.
+ * Returns 0, ZPA_ENOMEM, or ZPA_EINVAL (a callback missing, negative seeks
+ * or batch).  Reclaim may call the new shrinker at once, from any thread.
+ */
 int zpa_shrinker_register(struct zpa_machine *m, const struct zpa_shrinker_ops *ops, void *arg,
 			  struct zpa_shrinker **out);
+/*
+ * unregister_shrinker(): waits for the calls other threads are making to
+ * finish; none starts afterwards.  Called from the shrinker's own callback,
+ * it returns at once and the shrinker is released when that call returns.
+ */
 void zpa_shrinker_unregister(struct zpa_machine *m, struct zpa_shrinker *s);
 
 /*
  * drop_caches: 1 frees clean LRU file pages (evict() on every clean,
- * unmapped-or-not inactive and active file page), 2 runs every shrinker until
- * it frees nothing, 3 both.  Counts drop_pagecache / drop_slab.  Returns
- * pages freed.
+ * unmapped-or-not inactive and active file page), 2 runs every shrinker on
+ * every node until a round frees little (Linux's drop_slab_node(): rounds
+ * go on while objects freed >> round number > 1), 3 both.  Counts
+ * drop_pagecache / drop_slab.  Returns pages freed (evicted LRU pages plus
+ * the pages shrinkers reported in nr_freed_pages).
  */
 uint64_t zpa_drop_caches(struct zpa_machine *m, int what);
 
