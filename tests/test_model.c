@@ -81,6 +81,40 @@ static bool allocated(struct zpa_machine *m, zpa_pfn_t pfn)
 static const struct zpa_reclaim_ctx ctx = { .gfp = ZPA_GFP_KERNEL, .priority = 12, .may_writepage = true,
 					    .may_swap = true, .may_unmap = true };
 
+/* ---------------------------------------------------------------- LRU lists */
+
+static int keep_evict(void *arg, zpa_pfn_t pfn, unsigned order, const struct zpa_reclaim_ctx *c)
+{
+	(void)arg; (void)pfn; (void)order; (void)c;
+	return ZPA_EVICT_KEEP;
+}
+
+/* The node's LRU lists start empty: pages added and freed in any order leave the free lists sound. */
+static void test_lru_lists_start_empty(void **state)
+{
+	(void)state;
+	static const struct zpa_page_owner_ops ops = { .name = "keep", .evict = keep_evict };
+	/* One Normal zone from the node's first page: the first pages handed out have node index 0, 1, ... */
+	struct zpa_machine *m = zt_numa_machine(1, 64, false);
+	int owner = zpa_page_owner_register(m, &ops, NULL);
+	uint64_t free0 = zpa_total_free(m);
+	zpa_pfn_t v[64];
+
+	assert_true(owner >= 1);
+	for (int i = 0; i < 64; i++) {
+		v[i] = zpa_alloc_pages(m, ZPA_GFP_HIGHUSER_MOVABLE, 0);
+		assert_int_equal(zpa_lru_add(m, v[i], owner, i & 1 ? ZPA_LRU_ANON : 0), 0);
+	}
+	for (int i = 0; i < 64; i += 2)        /* oldest first */
+		assert_int_equal(zpa_free_pages(m, v[i], 0), 0);
+	for (int i = 63; i > 0; i -= 2)        /* newest first */
+		assert_int_equal(zpa_free_pages(m, v[i], 0), 0);
+	assert_int_equal(lru(m, ZPA_LRU_INACTIVE_FILE) + lru(m, ZPA_LRU_INACTIVE_ANON), 0);
+	assert_int_equal(zpa_total_free(m), free0);
+	zt_assert_clean(m);
+	zpa_machine_destroy(m);
+}
+
 /* ---------------------------------------------------------------- page cache */
 
 static struct zpa_model_pagecache *pagecache(struct zpa_machine *m, const struct zpa_page_owner_ops **ops,
@@ -728,6 +762,7 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lru_lists_start_empty),
 		cmocka_unit_test(test_pagecache_read_evict_refault),
 		cmocka_unit_test(test_pagecache_dirty_writeback_flusher),
 		cmocka_unit_test(test_pagecache_migrate_punch_adopt),
