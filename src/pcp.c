@@ -316,8 +316,10 @@ static void thread_pageset_release(struct zpa_machine *m, struct pageset *ps)
 		atomic_fetch_add_explicit(&z->vm_numa_event[z->zone_pgdat->node_id == ps->nid ? NUMA_LOCAL : NUMA_OTHER],
 					  (long)fa, memory_order_relaxed);
 		zpa_spin_lock(&z->lock);
+		/* Only real deltas: the LRU counters change atomically without the zone lock (swap.c). */
 		for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
-			WRITE_ONCE(z->vm_stat[i], z->vm_stat[i] + ps->z[g].vm_stat_diff[i]);
+			if (ps->z[g].vm_stat_diff[i])
+				WRITE_ONCE(z->vm_stat[i], z->vm_stat[i] + ps->z[g].vm_stat_diff[i]);
 		zpa_spin_unlock(&z->lock);
 	}
 	pageset_unlock_remote(ps);
