@@ -700,17 +700,17 @@ static void *reclaimer(void *p)
 		case 4: {
 			zpa_pfn_t dst = zpa_alloc_pages(r->m, ZPA_GFP_HIGHUSER_MOVABLE, 0);
 
-			/* Only the page under an isolating reference may be migrated, as zpa does. */
-			if (dst != NONE && zpa_get_page(r->m, pfn) == 0) {
-				if (ops->migrate(arg, pfn, dst, 0, ZPA_MIGRATE_ASYNC) == 0) {
-					zpa_free_pages(r->m, pfn, 0);  /* the owner's reference */
-				} else {
-					zpa_free_pages(r->m, dst, 0);
-				}
-				zpa_free_pages(r->m, pfn, 0);          /* ours */
-			} else if (dst != NONE) {
+			/*
+			 * Once migrate() succeeds the model has forgotten src, so
+			 * nobody else can free it: drop the owner's reference as
+			 * zpa would.  (No zpa call on a page we do not own.)
+			 */
+			if (dst == NONE)
+				break;
+			if (ops->migrate(arg, pfn, dst, 0, ZPA_MIGRATE_ASYNC) == 0)
+				zpa_free_pages(r->m, pfn, 0);
+			else
 				zpa_free_pages(r->m, dst, 0);
-			}
 			break;
 		}
 		default:
