@@ -611,14 +611,15 @@ static void phase_moderate(struct sim *s)
 	if (steady < MOD_STEADY_MIN)
 		steady = MOD_STEADY_MIN;
 	/*
-	 * The fill: fast while memory is well above the low watermark (kswapd
-	 * has nothing to do); then steady ticks, sampled from the first that
-	 * finds free memory at or below the high watermark.
+	 * The fill: fast while memory is well above the watermarks (kswapd has
+	 * nothing to do; a fill tick allocates up to about 1.2 x its rate, so
+	 * it stops two rates above high); then steady ticks, sampled from the
+	 * first that finds free memory at or below the high watermark.
 	 */
 	s->sampling = false;
 	for (;;) {
 		read_free(s->m, &fi);
-		if (fi.free <= fi.low + r * MOD_FILL_MULT || s->error || ph->fill_ticks > 100000)
+		if (fi.free <= fi.high + 2 * r * MOD_FILL_MULT || s->error || ph->fill_ticks > 100000)
 			break;
 		moderate_tick(s, r * MOD_FILL_MULT);
 		tick_end(s);
