@@ -16,8 +16,8 @@
  *
  * Four phases, each checked against what Linux 6.1 would show:
  *   moderate  page cache and anonymous growth at a rate kswapd can follow:
- *             a fill while memory is above the low watermark, then steady
- *             ticks of (low - min) / 4 pages each.  kswapd scans
+ *             a fill while memory is well above the high watermark, then
+ *             steady ticks of (low - min) / 4 pages each.  kswapd scans
  *             (pgscan_kswapd > 0), no direct reclaim (allocstall_* and
  *             pgscan_direct unchanged), free pages stay above min and near
  *             high (at most 2 x high + the largest watermark boost seen).
