@@ -230,6 +230,8 @@ struct zpa_task *zpa_task_create(void);
 void zpa_task_destroy(struct zpa_task *t);
 void zpa_task_set_cpu(struct zpa_task *t, int cpu); /* -1: ask the platform */
 int zpa_task_cpu(const struct zpa_task *t);
+/* The task's name in reports (Linux's comm, 15 characters kept). */
+void zpa_task_set_comm(struct zpa_task *t, const char *comm);
 
 #define ZPA_PF_MEMALLOC        0x0800u   /* may use all reserves (reclaim context) */
 #define ZPA_PF_MEMALLOC_NOFS   0x40000u  /* scope: GFP_NOFS for all requests */

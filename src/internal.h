@@ -385,6 +385,52 @@ ZPA_HIDDEN bool page_memcg_in_subtree(struct zpa_machine *m, struct zpa_page *pa
 /* Migration: the charge of old moves to new (PG_memcg with it).  No zone lock needed. */
 ZPA_HIDDEN void mem_cgroup_migrate(struct zpa_machine *m, struct zpa_page *old, unsigned long old_pfn,
 				   struct zpa_page *new, unsigned long new_pfn);
+/*
+ * __memcg_kmem_charge_page() for a known allocating task (NULL: the calling
+ * thread's): its PF_MEMALLOC forces the charge, an OOM victim gets no second
+ * kill, and a memcg OOM reports it as the one who invoked the killer.
+ * page_alloc.c should call this one with ac->task.
+ */
+ZPA_HIDDEN int memcg_kmem_charge_page_task(struct zpa_machine *m, struct zpa_task *task, struct zpa_memcg *g,
+					   struct zpa_page *page, unsigned long pfn, unsigned order, zpa_gfp_t gfp);
+/* memory.events items (Linux's enum memcg_memory_event, in its order). */
+enum memcg_memory_event { MEMCG_LOW, MEMCG_HIGH, MEMCG_MAX, MEMCG_OOM, MEMCG_OOM_KILL, MEMCG_NR_MEMORY_EVENTS };
+/* memcg_memory_event(): count ev on g (memory.events.local) and on g and its ancestors (memory.events). */
+ZPA_HIDDEN void memcg_memory_event(struct zpa_memcg *g, enum memcg_memory_event ev);
+/*
+ * memcg_count_reclaim(): reclaim scanned and reclaimed (stole) pages charged
+ * to g (or below it); added to g's and its ancestors' pgscan/pgsteal
+ * (memory.stat).  vmscan.c calls it; g NULL does nothing.
+ */
+ZPA_HIDDEN void memcg_count_reclaim(struct zpa_machine *m, struct zpa_memcg *g, unsigned long scanned,
+				    unsigned long stolen);
+/*
+ * mem_cgroup_protection(): g's effective memory.low when reclaim works on
+ * root's subtree (root NULL: global reclaim), as Linux 6.1's
+ * mem_cgroup_calculate_protection() distributes it (no recursive_prot):
+ * 0 for root itself; a child of root gets its low; deeper groups get
+ * min(usage, low), scaled down when the siblings claim more than the
+ * parent's own effective low.  mem_cgroup_below_low(): that protection
+ * covers g's usage (reclaim should skip g's pages, or count a MEMCG_LOW
+ * event on g when it reclaims them anyway).
+ */
+ZPA_HIDDEN uint64_t mem_cgroup_protection(struct zpa_memcg *root, struct zpa_memcg *g);
+ZPA_HIDDEN bool mem_cgroup_below_low(struct zpa_memcg *root, struct zpa_memcg *g);
+/* Free pages under g's max (0 at or over it), Linux's mem_cgroup_margin(). */
+ZPA_HIDDEN uint64_t mem_cgroup_margin(struct zpa_memcg *g);
+/* mem_cgroup_get_max(): g's max plus the machine's swap (saturating), in pages. */
+ZPA_HIDDEN uint64_t mem_cgroup_get_max(struct zpa_machine *m, struct zpa_memcg *g);
+/* task's group (read under the memcg lock) is root or below it; false for no group. */
+ZPA_HIDDEN bool mem_cgroup_task_in_subtree(struct zpa_machine *m, const struct zpa_task *task,
+					   const struct zpa_memcg *root);
+/* memcg_memory_event() on task's group, if it has one on machine m. */
+ZPA_HIDDEN void memcg_task_memory_event(struct zpa_machine *m, const struct zpa_task *task,
+					enum memcg_memory_event ev);
+/* The cgroup path of g ("/a/b"; "/" for NULL, the root), or of task's group (NULL task: "/"). */
+ZPA_HIDDEN void mem_cgroup_path(const struct zpa_memcg *g, char *buf, size_t size);
+ZPA_HIDDEN void mem_cgroup_task_path(struct zpa_machine *m, const struct zpa_task *task, char *buf, size_t size);
+/* mem_cgroup_print_oom_meminfo(): g's usage, limit and statistics to the log (ZPA_LOG_INFO). */
+ZPA_HIDDEN void mem_cgroup_print_oom_meminfo(struct zpa_machine *m, struct zpa_memcg *g);
 
 /* ---- machine_file.c: text helpers shared with snapshot.c ---- */
 /* A size: decimal or 0x hex with an optional K/M/G/T suffix; 0 or ZPA_EPARSE. */
@@ -599,17 +645,37 @@ ZPA_HIDDEN int migrate_range_out(struct zpa_machine *m, unsigned long start, uns
 /* ---- oom_kill.c: the OOM killer (zpa/oom.h) ---- */
 ZPA_HIDDEN int oom_init(struct zpa_machine *m);
 ZPA_HIDDEN void oom_destroy(struct zpa_machine *m);
-/* mutex_trylock(&oom_lock) / unlock */
+/* mutex_trylock(&oom_lock) / unlock.  The trylock fails in the thread that holds it. */
 ZPA_HIDDEN bool oom_trylock(struct zpa_machine *m);
 ZPA_HIDDEN void oom_unlock(struct zpa_machine *m);
+/* mutex_lock(&oom_lock): waits; false (not taken) if the calling thread already holds it. */
+ZPA_HIDDEN bool oom_lock(struct zpa_machine *m);
 /*
  * out_of_memory(): oom lock held.  The host handler or the built-in killer;
  * true when the caller should retry (a victim was killed, one is still
  * exiting, or a NOFS request that may not kill).
  */
 ZPA_HIDDEN bool out_of_memory(struct zpa_machine *m, struct zpa_oom_control *oc);
-/* mem_cgroup_out_of_memory(): a kill among g's tasks (memcontrol.c's charge path). */
-ZPA_HIDDEN bool mem_cgroup_out_of_memory(struct zpa_machine *m, struct zpa_memcg *g, zpa_gfp_t gfp, int order);
+/*
+ * What out_of_memory() did: OOM_NONE nothing (false); OOM_FREED a victim was
+ * killed, memory came back, or the host's handler said true; OOM_WAIT true
+ * without a new kill (a victim is still exiting, or a NOFS request).
+ */
+enum oom_result { OOM_NONE, OOM_FREED, OOM_WAIT };
+ZPA_HIDDEN enum oom_result __out_of_memory(struct zpa_machine *m, struct zpa_oom_control *oc);
+/*
+ * mem_cgroup_out_of_memory(): takes the oom lock (waits), then a kill among
+ * the tasks of g's subtree unless g has room for the order again or task
+ * (NULL: the calling thread's) is itself dying (OOM_WAIT).  OOM_WAIT too if
+ * the lock is already this thread's.  memcontrol.c's charge and max paths.
+ */
+ZPA_HIDDEN enum oom_result mem_cgroup_out_of_memory(struct zpa_machine *m, struct zpa_task *task,
+						    struct zpa_memcg *g, zpa_gfp_t gfp, int order);
+/*
+ * A task goes away (zpa_task_destroy): it leaves the OOM killer's registry
+ * of the machine it was registered with, if any.
+ */
+ZPA_HIDDEN void oom_task_exit(struct zpa_task *task);
 static inline bool tsk_is_oom_victim(const struct zpa_task *t)
 {
 	return atomic_load_explicit(&t->oom_victim, memory_order_relaxed);
@@ -671,6 +737,13 @@ ZPA_HIDDEN int alloc_contig_range(struct zpa_machine *m, unsigned long start, un
 ZPA_HIDDEN const char *zone_stat_name(enum zone_stat_item i);
 ZPA_HIDDEN const char *numa_stat_name(enum numa_stat_item i);
 ZPA_HIDDEN const char *vm_event_name(enum vm_event_item i);
+
+/*
+ * show_mem_log(): Linux's __show_free_areas() report (Mem-Info, per-node and
+ * per-zone lines, free blocks per order with their types) for zones up to
+ * max_zone_idx, through the machine's log at ZPA_LOG_WARN, a line a call.
+ */
+ZPA_HIDDEN void show_mem_log(struct zpa_machine *m, int max_zone_idx);
 
 /* ---- tiny buffer printer used by the views (vmstat.c) ---- */
 struct zpa_buf {

@@ -1,18 +1,42 @@
 /*
  * memcontrol.c - memory control groups (zpa/memcg.h): hierarchical charge
- * counters with max/high/low limits, the page -> group side table, and the
- * allocator's hooks (Linux's mm/memcontrol.c, kmem part, and
+ * counters with max/high/low limits, the page -> group side table, the
+ * allocator's hooks, group-local reclaim and OOM on the charge path, and
+ * the per-group statistics (Linux 6.1's mm/memcontrol.c, kmem part, and
  * mm/page_counter.c).
  *
  * Algorithm.  Each group keeps its hierarchical usage (pages charged to it
  * and its descendants), as Linux's page_counter.  A charge of nr pages to g
- * walks g's ancestors: if one of them would exceed its max, that group is
- * the one "over limit": its max event and failcnt count, group-local reclaim
- * (try_to_free_mem_cgroup_pages, a seam that reclaims nothing yet) gets a
- * chance when the request may reclaim, and the charge fails (an oom event)
- * unless __GFP_NOFAIL forces it through.  A charge that succeeds adds nr to
- * every ancestor, updates their peaks and counts a high event on each that
- * is now above its high.  Uncharge subtracts nr along the same path.
+ * walks g's ancestors; if one of them would exceed its max, that group is
+ * "over limit" and try_charge() follows 6.1's try_charge_memcg():
+ *   - each failed attempt counts failcnt on it;
+ *   - PF_MEMALLOC tasks (reclaim itself) force the charge; requests that
+ *     may not reclaim (no __GFP_DIRECT_RECLAIM) go to "nomem";
+ *   - otherwise a "max" event and group-local reclaim
+ *     (try_to_free_mem_cgroup_pages, vmscan.c) of nr pages from the group
+ *     over limit; retry while it has room again; one free extra pass (Linux
+ *     drains the per-CPU charge stocks there; zpa has none); __GFP_NORETRY
+ *     stops after that; a pass that reclaimed something retries for
+ *     non-costly sizes without using up a retry; then MAX_RECLAIM_RETRIES
+ *     more passes;
+ *   - __GFP_RETRY_MAYFAIL stops there; costly orders (> 3) never OOM;
+ *     otherwise an "oom" event and the OOM killer on the group's subtree
+ *     (mem_cgroup_out_of_memory, oom_kill.c).  Progress (a kill, or room
+ *     again) restarts the whole loop with fresh retries.  An OOM victim
+ *     gets no second OOM on its behalf (task_is_dying()), and - zpa's own
+ *     bound, since it cannot sleep until a victim exits - neither does a
+ *     charge whose last OOM round killed nobody (a victim not yet reaped);
+ *   - "nomem": fail, unless __GFP_NOFAIL or __GFP_HIGH (GFP_ATOMIC) force
+ *     the charge over the max (with a max event if none was counted).
+ * A charge that succeeds adds nr to every ancestor and updates their peaks;
+ * each group it leaves above its high counts a "high" event and, when the
+ * request may reclaim (and is not PF_MEMALLOC), is reclaimed back down to
+ * its high at once (Linux defers this to the return to user space and then
+ * also throttles the task; zpa has neither).  Uncharge subtracts nr along
+ * the same path.
+ *
+ * Events are counted as Linux's memcg_memory_event(): on the group itself
+ * (memory.events.local) and on it and every ancestor (memory.events).
  *
  * The page struct has no room for a group pointer (16 bytes), so a charged
  * block's first page carries PG_memcg and the group lives in a side table:
@@ -22,15 +46,17 @@
  * path, so charged blocks are freed by free_pages_slow(), which uncharges.
  *
  * Invariants, all under the machine's memcg lock (memcg_state.lock, a leaf
- * lock: it may be taken with a zone lock held, never the other way round):
+ * lock: it may be taken with a zone lock or the OOM killer's registry lock
+ * held, and nothing is taken while it is held):
  *   - a pfn is in the table iff its page has PG_memcg;
  *   - for every group, local == sum of its table entries' sizes, and
  *     usage == local + sum of its children's usage;
  *   - peak >= usage.
- * The state (lock, table, group list) is made when the machine's first
- * group is created; creating it sets memcg_kmem_on and then bumps fast_gen
- * so that no thread's hosted fast path keeps serving __GFP_ACCOUNT requests
- * without charging (Linux's memcg_kmem_enabled() static key).
+ * Reclaim and the OOM killer always run with the lock dropped.  The state
+ * (lock, table, group list) is made when the machine's first group is
+ * created; creating it sets memcg_kmem_on and then bumps fast_gen so that
+ * no thread's hosted fast path keeps serving __GFP_ACCOUNT requests without
+ * charging (Linux's memcg_kmem_enabled() static key).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -45,7 +71,10 @@ struct zpa_memcg {
 	char name[64];
 	uint64_t usage, peak, local;
 	uint64_t max, high, low;
-	uint64_t ev_low, ev_high, ev_max, ev_oom, failcnt;
+	uint64_t events[MEMCG_NR_MEMORY_EVENTS];       /* memory.events: the group and its subtree */
+	uint64_t events_local[MEMCG_NR_MEMORY_EVENTS]; /* memory.events.local */
+	uint64_t failcnt;
+	uint64_t pgscan, pgsteal;                      /* memory.stat: reclaim in the subtree */
 	unsigned nr_children, nr_tasks;
 };
 
@@ -224,13 +253,90 @@ const char *zpa_memcg_name(const struct zpa_memcg *g)
 	return g ? g->name : NULL;
 }
 
+/* memcg_memory_event() with the lock held. */
+static void memory_event_locked(struct zpa_memcg *g, enum memcg_memory_event ev)
+{
+	g->events_local[ev]++;
+	for (struct zpa_memcg *c = g; c; c = c->parent)
+		c->events[ev]++;
+}
+
+void memcg_memory_event(struct zpa_memcg *g, enum memcg_memory_event ev)
+{
+	struct memcg_state *s = memcg_state(g->m);
+	zpa_spin_lock(&s->lock);
+	memory_event_locked(g, ev);
+	zpa_spin_unlock(&s->lock);
+}
+
+static uint64_t usage_of(struct memcg_state *s, struct zpa_memcg *g)
+{
+	zpa_spin_lock(&s->lock);
+	uint64_t usage = g->usage;
+	zpa_spin_unlock(&s->lock);
+	return usage;
+}
+
+/*
+ * memory_max_write(): reclaim toward the new max (MAX_RECLAIM_RETRIES passes
+ * without progress), then OOM kills in the subtree until usage fits, the
+ * killer finds nobody, or - zpa cannot wait for a victim to exit - it only
+ * finds a victim still exiting.  The writer stops early if it is itself
+ * killed (Linux's signal_pending()).
+ */
+static void memory_max_write(struct memcg_state *s, struct zpa_memcg *g, uint64_t max)
+{
+	struct zpa_task *cur = zpa_task_current();
+	unsigned nr_reclaims = MAX_RECLAIM_RETRIES;
+	bool drained = false;
+	for (;;) {
+		zpa_spin_lock(&s->lock);
+		uint64_t usage = g->usage, now = g->max;
+		zpa_spin_unlock(&s->lock);
+		if (now != max || usage <= max || tsk_is_oom_victim(cur))
+			break;
+		if (!drained) { /* Linux drains the per-CPU charge stocks: nothing to drain here */
+			drained = true;
+			continue;
+		}
+		if (nr_reclaims) {
+			if (!try_to_free_mem_cgroup_pages(g->m, g, (unsigned long)(usage - max), ZPA_GFP_KERNEL, true))
+				nr_reclaims--;
+			continue;
+		}
+		memcg_memory_event(g, MEMCG_OOM);
+		if (mem_cgroup_out_of_memory(g->m, cur, g, ZPA_GFP_KERNEL, 0) != OOM_FREED)
+			break;
+	}
+}
+
+/* memory_high_write(): reclaim toward the new high; no OOM. */
+static void memory_high_write(struct memcg_state *s, struct zpa_memcg *g, uint64_t high)
+{
+	struct zpa_task *cur = zpa_task_current();
+	unsigned nr_retries = MAX_RECLAIM_RETRIES;
+	bool drained = false;
+	for (;;) {
+		uint64_t usage = usage_of(s, g);
+		if (usage <= high || tsk_is_oom_victim(cur))
+			break;
+		if (!drained) {
+			drained = true;
+			continue;
+		}
+		unsigned long got = try_to_free_mem_cgroup_pages(g->m, g, (unsigned long)(usage - high),
+								 ZPA_GFP_KERNEL, true);
+		if (!got && !nr_retries--)
+			break;
+	}
+}
+
 int zpa_memcg_set_limit(struct zpa_memcg *g, enum zpa_memcg_limit which, uint64_t pages)
 {
 	if (!g || (which != ZPA_MEMCG_LIMIT_MAX && which != ZPA_MEMCG_LIMIT_HIGH && which != ZPA_MEMCG_LIMIT_LOW))
 		return ZPA_EINVAL;
 	struct memcg_state *s = memcg_state(g->m);
 	zpa_spin_lock(&s->lock);
-	uint64_t usage = g->usage;
 	if (which == ZPA_MEMCG_LIMIT_HIGH)
 		g->high = pages;
 	else if (which == ZPA_MEMCG_LIMIT_LOW)
@@ -238,15 +344,45 @@ int zpa_memcg_set_limit(struct zpa_memcg *g, enum zpa_memcg_limit which, uint64_
 	else
 		g->max = pages;
 	zpa_spin_unlock(&s->lock);
-	if (which == ZPA_MEMCG_LIMIT_MAX && usage > pages) {
-		/* Linux's memory_max_write(): reclaim, then OOM if that fails. */
-		try_to_free_mem_cgroup_pages(g->m, g, (unsigned long)(usage - pages), ZPA_GFP_KERNEL, true);
-		zpa_spin_lock(&s->lock);
-		if (g->usage > g->max)
-			g->ev_oom++;
-		zpa_spin_unlock(&s->lock);
-	}
+	if (which == ZPA_MEMCG_LIMIT_MAX)
+		memory_max_write(s, g, pages);
+	else if (which == ZPA_MEMCG_LIMIT_HIGH)
+		memory_high_write(s, g, pages);
 	return 0;
+}
+
+/* The first pfn's page of a charged block, or NULL outside the machine. */
+static struct zpa_page *table_page(struct zpa_machine *m, unsigned long pfn)
+{
+	pg_data_t *pgdat = pfn_to_pgdat(m, pfn);
+	return pgdat ? pfn_to_page_nid(pgdat, pfn) : NULL;
+}
+
+/*
+ * The memory.stat sizes of g's subtree from the side table (lock held):
+ * each charged block counts as anon or file by the LRU list its owner keeps
+ * it on (PG_onlru, or isolated by reclaim), else as kernel memory.
+ */
+static void stat_pages_locked(struct memcg_state *s, struct zpa_memcg *g, struct zpa_memcg_stat *out)
+{
+	for (unsigned long i = 0; i < s->cap; i++) {
+		const struct charge_slot *e = &s->tab[i];
+		if (e->pfn == SLOT_EMPTY || !mem_cgroup_is_descendant(e->g, g))
+			continue;
+		uint64_t nr = 1ull << e->order;
+		struct zpa_page *page = table_page(g->m, e->pfn);
+		uint32_t f = page ? READ_ONCE(page->flags) : 0;
+		if (!(f & (PG_onlru | PG_isolated))) {
+			out->kernel += nr;
+			continue;
+		}
+		switch (page_lru_of(f)) {
+		case LRU_INACTIVE_ANON: out->inactive_anon += nr; out->anon += nr; break;
+		case LRU_ACTIVE_ANON: out->active_anon += nr; out->anon += nr; break;
+		case LRU_INACTIVE_FILE: out->inactive_file += nr; out->file += nr; break;
+		default: out->active_file += nr; out->file += nr; break;
+		}
+	}
 }
 
 int zpa_memcg_stat(struct zpa_memcg *g, struct zpa_memcg_stat *out)
@@ -258,12 +394,62 @@ int zpa_memcg_stat(struct zpa_memcg *g, struct zpa_memcg_stat *out)
 	*out = (struct zpa_memcg_stat){
 		.usage = g->usage, .peak = g->peak, .local = g->local,
 		.max = g->max, .high = g->high, .low = g->low,
-		.events_low = g->ev_low, .events_high = g->ev_high, .events_max = g->ev_max,
-		.events_oom = g->ev_oom, .failcnt = g->failcnt,
+		.events_low = g->events[MEMCG_LOW], .events_high = g->events[MEMCG_HIGH],
+		.events_max = g->events[MEMCG_MAX], .events_oom = g->events[MEMCG_OOM],
+		.failcnt = g->failcnt,
 		.nr_children = g->nr_children, .nr_tasks = g->nr_tasks,
+		.events_oom_kill = g->events[MEMCG_OOM_KILL],
+		.events_local_low = g->events_local[MEMCG_LOW], .events_local_high = g->events_local[MEMCG_HIGH],
+		.events_local_max = g->events_local[MEMCG_MAX], .events_local_oom = g->events_local[MEMCG_OOM],
+		.events_local_oom_kill = g->events_local[MEMCG_OOM_KILL],
+		.pgscan = g->pgscan, .pgsteal = g->pgsteal,
 	};
+	stat_pages_locked(s, g, out);
 	zpa_spin_unlock(&s->lock);
 	return 0;
+}
+
+/* memory.stat lines (sizes in bytes, as Linux prints them). */
+static void memory_stat_format(const struct zpa_memcg *g, const struct zpa_memcg_stat *st, struct zpa_buf *b)
+{
+	unsigned shift = g->m->page_shift;
+	zpa_bprintf(b, "anon %llu\nfile %llu\nkernel %llu\n", (unsigned long long)(st->anon << shift),
+		    (unsigned long long)(st->file << shift), (unsigned long long)(st->kernel << shift));
+	zpa_bprintf(b, "inactive_anon %llu\nactive_anon %llu\ninactive_file %llu\nactive_file %llu\n",
+		    (unsigned long long)(st->inactive_anon << shift), (unsigned long long)(st->active_anon << shift),
+		    (unsigned long long)(st->inactive_file << shift), (unsigned long long)(st->active_file << shift));
+	zpa_bprintf(b, "pgscan %llu\npgsteal %llu\n", (unsigned long long)st->pgscan,
+		    (unsigned long long)st->pgsteal);
+}
+
+long zpa_memcg_show(struct zpa_memcg *g, char *buf, size_t size)
+{
+	struct zpa_memcg_stat st;
+	if (!g || (!buf && size) || zpa_memcg_stat(g, &st))
+		return ZPA_EINVAL;
+	struct zpa_buf b = { buf, size, 0 };
+	/* memory.events */
+	zpa_bprintf(&b, "low %llu\nhigh %llu\nmax %llu\noom %llu\noom_kill %llu\noom_group_kill 0\n",
+		    (unsigned long long)st.events_low, (unsigned long long)st.events_high,
+		    (unsigned long long)st.events_max, (unsigned long long)st.events_oom,
+		    (unsigned long long)st.events_oom_kill);
+	memory_stat_format(g, &st, &b);
+	if (size)
+		buf[b.len < size ? b.len : size - 1] = '\0';
+	return (long)b.len;
+}
+
+void memcg_count_reclaim(struct zpa_machine *m, struct zpa_memcg *g, unsigned long scanned, unsigned long stolen)
+{
+	if (!g || g->m != m)
+		return;
+	struct memcg_state *s = memcg_state(m);
+	zpa_spin_lock(&s->lock);
+	for (struct zpa_memcg *c = g; c; c = c->parent) {
+		c->pgscan += scanned;
+		c->pgsteal += stolen;
+	}
+	zpa_spin_unlock(&s->lock);
 }
 
 /* ---- tasks ---- */
@@ -281,7 +467,7 @@ void zpa_task_set_memcg(struct zpa_task *task, struct zpa_memcg *g)
 		g->nr_tasks++;
 		zpa_spin_unlock(&s->lock);
 	}
-	task->memcg = g;
+	WRITE_ONCE(task->memcg, g); /* the OOM killer reads it under the lock, from other threads */
 	if (old) {
 		struct memcg_state *s = memcg_state(old->m);
 		zpa_spin_lock(&s->lock);
@@ -302,42 +488,120 @@ void memcg_task_exit(struct zpa_task *task)
 
 /* ---- charging ---- */
 
-/*
- * Charge nr pages of the block at pfn to g: the limit walk, then the table
- * entry.  Lock not held; page is the block's first page, owned by the
- * caller and not charged.  Returns 0 or ZPA_ENOMEM.
- */
-static int try_charge(struct memcg_state *s, struct zpa_memcg *g, struct zpa_page *page, unsigned long pfn,
-		      unsigned order, zpa_gfp_t gfp)
+/* The first group from g up that has no room for nr more pages, or NULL.  Lock held. */
+static struct zpa_memcg *charge_blocker(struct zpa_memcg *g, uint64_t nr)
 {
+	for (struct zpa_memcg *c = g; c; c = c->parent)
+		if (c->usage + nr > c->max)
+			return c;
+	return NULL;
+}
+
+static uint64_t margin_locked(const struct zpa_memcg *g)
+{
+	return g->usage < g->max ? g->max - g->usage : 0;
+}
+
+/* mem_cgroup_oom(): the memcg OOM killer for a charge; costly orders never. */
+static enum oom_result mem_cgroup_oom(struct zpa_machine *m, struct zpa_task *task, struct zpa_memcg *over,
+				      zpa_gfp_t gfp, unsigned order)
+{
+	if (order > PAGE_ALLOC_COSTLY_ORDER)
+		return OOM_NONE;
+	memcg_memory_event(over, MEMCG_OOM);
+	return mem_cgroup_out_of_memory(m, task, over, gfp, (int)order);
+}
+
+/*
+ * reclaim_high(): after a charge left g or an ancestor above its high,
+ * count a high event on each such group and, if the request may reclaim,
+ * reclaim it back down to its high.  Lock not held.
+ */
+static void reclaim_high(struct zpa_machine *m, struct memcg_state *s, const struct zpa_task *task,
+			 struct zpa_memcg *g, zpa_gfp_t gfp)
+{
+	bool may_reclaim = (gfp & ZPA___GFP_DIRECT_RECLAIM) && !(task->flags & ZPA_PF_MEMALLOC);
+	for (struct zpa_memcg *c = g; c; c = c->parent) {
+		zpa_spin_lock(&s->lock);
+		uint64_t usage = c->usage, high = c->high;
+		if (usage > high)
+			memory_event_locked(c, MEMCG_HIGH);
+		zpa_spin_unlock(&s->lock);
+		if (usage > high && may_reclaim)
+			try_to_free_mem_cgroup_pages(m, c, (unsigned long)(usage - high), gfp, true);
+	}
+}
+
+/*
+ * try_charge(): charge nr pages of the block at pfn to g, with reclaim and
+ * OOM as the header describes, then record the table entry.  Lock not
+ * held; page is the block's first page, owned by the caller and not
+ * charged; task is the charging task.  Returns 0 or ZPA_ENOMEM.
+ */
+static int try_charge(struct zpa_machine *m, struct zpa_task *task, struct zpa_memcg *g, struct zpa_page *page,
+		      unsigned long pfn, unsigned order, zpa_gfp_t gfp)
+{
+	struct memcg_state *s = memcg_state(m);
 	uint64_t nr = 1ull << order;
-	bool reclaimed = false;
+	int nr_retries = MAX_RECLAIM_RETRIES;
+	bool passed_oom = false, oom_killed_nobody = false, drained = false, raised_max_event = false;
+	bool over_high = false;
+	struct zpa_memcg *over;
+	unsigned long reclaimed;
+	enum oom_result oom;
+
 	zpa_spin_lock(&s->lock);
-	for (;;) {
-		struct zpa_memcg *over = NULL;
-		for (struct zpa_memcg *c = g; c; c = c->parent)
-			if (c->usage + nr > c->max) {
-				over = c;
-				break;
-			}
-		if (!over || (gfp & ZPA___GFP_NOFAIL))
-			break;
-		if (!reclaimed) {
-			over->ev_max++;
-			over->failcnt++;
-		}
-		if (!reclaimed && (gfp & ZPA___GFP_DIRECT_RECLAIM)) {
-			reclaimed = true;
-			zpa_spin_unlock(&s->lock);
-			unsigned long got = try_to_free_mem_cgroup_pages(over->m, over, (unsigned long)nr, gfp, true);
-			zpa_spin_lock(&s->lock);
-			if (got)
-				continue;
-		}
-		over->ev_oom++;
+retry:
+	over = charge_blocker(g, nr);
+	if (!over)
+		goto commit;
+	over->failcnt++;
+	/* Reclaim's own allocations go through rather than recurse. */
+	if (task->flags & ZPA_PF_MEMALLOC)
+		goto force;
+	if (!(gfp & ZPA___GFP_DIRECT_RECLAIM))
+		goto nomem;
+	memory_event_locked(over, MEMCG_MAX);
+	raised_max_event = true;
+	zpa_spin_unlock(&s->lock);
+	reclaimed = try_to_free_mem_cgroup_pages(m, over, (unsigned long)nr, gfp, true);
+	zpa_spin_lock(&s->lock);
+	if (margin_locked(over) >= nr)
+		goto retry;
+	if (!drained) { /* Linux drains the per-CPU charge stocks and retries */
+		drained = true;
+		goto retry;
+	}
+	if (gfp & ZPA___GFP_NORETRY)
+		goto nomem;
+	/* Progress, but not enough: retry small charges before the OOM killer. */
+	if (reclaimed && nr <= (1u << PAGE_ALLOC_COSTLY_ORDER))
+		goto retry;
+	if (nr_retries--)
+		goto retry;
+	if (gfp & ZPA___GFP_RETRY_MAYFAIL)
+		goto nomem;
+	if (passed_oom && (tsk_is_oom_victim(task) || oom_killed_nobody))
+		goto nomem;
+	zpa_spin_unlock(&s->lock);
+	oom = mem_cgroup_oom(m, task, over, gfp, order);
+	zpa_spin_lock(&s->lock);
+	if (oom != OOM_NONE) {
+		passed_oom = true;
+		oom_killed_nobody = oom == OOM_WAIT;
+		nr_retries = MAX_RECLAIM_RETRIES;
+		goto retry;
+	}
+nomem:
+	/* No memcg reserve for atomic requests: high-priority ones go over the max. */
+	if (!(gfp & (ZPA___GFP_NOFAIL | ZPA___GFP_HIGH))) {
 		zpa_spin_unlock(&s->lock);
 		return ZPA_ENOMEM;
 	}
+force:
+	if (!raised_max_event)
+		memory_event_locked(over, MEMCG_MAX);
+commit:
 	if (table_reserve(s)) {
 		zpa_spin_unlock(&s->lock);
 		return ZPA_ENOMEM;
@@ -350,10 +614,11 @@ static int try_charge(struct memcg_state *s, struct zpa_memcg *g, struct zpa_pag
 		c->usage += nr;
 		if (c->usage > c->peak)
 			c->peak = c->usage;
-		if (c->usage > c->high)
-			c->ev_high++;
+		over_high |= c->usage > c->high;
 	}
 	zpa_spin_unlock(&s->lock);
+	if (over_high)
+		reclaim_high(m, s, task, g, gfp);
 	return 0;
 }
 
@@ -373,12 +638,18 @@ static bool uncharge_locked(struct memcg_state *s, struct zpa_page *page, unsign
 	return true;
 }
 
-int __memcg_kmem_charge_page(struct zpa_machine *m, struct zpa_memcg *g, struct zpa_page *page, unsigned long pfn,
-			     unsigned order, zpa_gfp_t gfp)
+int memcg_kmem_charge_page_task(struct zpa_machine *m, struct zpa_task *task, struct zpa_memcg *g,
+				struct zpa_page *page, unsigned long pfn, unsigned order, zpa_gfp_t gfp)
 {
 	if (g->m != m) /* a group of another machine: the root's rules here */
 		return 0;
-	return try_charge(memcg_state(m), g, page, pfn, order, gfp);
+	return try_charge(m, task ? task : zpa_task_current(), g, page, pfn, order, gfp);
+}
+
+int __memcg_kmem_charge_page(struct zpa_machine *m, struct zpa_memcg *g, struct zpa_page *page, unsigned long pfn,
+			     unsigned order, zpa_gfp_t gfp)
+{
+	return memcg_kmem_charge_page_task(m, NULL, g, page, pfn, order, gfp);
 }
 
 void __memcg_kmem_uncharge_page(struct zpa_machine *m, struct zpa_page *page, unsigned long pfn)
@@ -420,7 +691,7 @@ int zpa_memcg_charge_page(struct zpa_machine *m, struct zpa_memcg *g, zpa_pfn_t 
 		return ZPA_EBADPAGE;
 	if ((f & PG_ORDER_MASK) != order)
 		return ZPA_EORDER;
-	return try_charge(memcg_state(m), g, page, (unsigned long)pfn, order, gfp);
+	return try_charge(m, zpa_task_current(), g, page, (unsigned long)pfn, order, gfp);
 }
 
 int zpa_memcg_uncharge_page(struct zpa_machine *m, zpa_pfn_t pfn)
@@ -498,4 +769,166 @@ void mem_cgroup_migrate(struct zpa_machine *m, struct zpa_page *old, unsigned lo
 		__atomic_fetch_or(&new->flags, PG_memcg, __ATOMIC_RELAXED);
 	}
 	zpa_spin_unlock(&s->lock);
+}
+
+/* ---- for the OOM killer and reclaim (internal.h) ---- */
+
+uint64_t mem_cgroup_margin(struct zpa_memcg *g)
+{
+	struct memcg_state *s = memcg_state(g->m);
+	zpa_spin_lock(&s->lock);
+	uint64_t margin = margin_locked(g);
+	zpa_spin_unlock(&s->lock);
+	return margin;
+}
+
+uint64_t mem_cgroup_get_max(struct zpa_machine *m, struct zpa_memcg *g)
+{
+	struct memcg_state *s = memcg_state(m);
+	zpa_spin_lock(&s->lock);
+	uint64_t max = g->max;
+	zpa_spin_unlock(&s->lock);
+	/* No per-group swap limit: the group may swap out as much as the machine has, if it swaps at all. */
+	long swap = atomic_load_explicit(&m->total_swap_pages, memory_order_relaxed);
+	if (READ_ONCE(m->t.swappiness) && swap > 0)
+		max = max + (uint64_t)swap < max ? UINT64_MAX : max + (uint64_t)swap;
+	return max;
+}
+
+bool mem_cgroup_task_in_subtree(struct zpa_machine *m, const struct zpa_task *task, const struct zpa_memcg *root)
+{
+	struct memcg_state *s = memcg_state(m);
+	if (!s)
+		return false;
+	zpa_spin_lock(&s->lock);
+	const struct zpa_memcg *g = READ_ONCE(task->memcg);
+	bool in = g && mem_cgroup_is_descendant(g, root);
+	zpa_spin_unlock(&s->lock);
+	return in;
+}
+
+void memcg_task_memory_event(struct zpa_machine *m, const struct zpa_task *task, enum memcg_memory_event ev)
+{
+	struct memcg_state *s = memcg_state(m);
+	if (!s)
+		return;
+	zpa_spin_lock(&s->lock);
+	struct zpa_memcg *g = READ_ONCE(task->memcg);
+	if (g && g->m == m)
+		memory_event_locked(g, ev);
+	zpa_spin_unlock(&s->lock);
+}
+
+static void path_of(const struct zpa_memcg *g, struct zpa_buf *b)
+{
+	if (g->parent)
+		path_of(g->parent, b);
+	zpa_bprintf(b, "/%s", g->name);
+}
+
+void mem_cgroup_path(const struct zpa_memcg *g, char *buf, size_t size)
+{
+	struct zpa_buf b = { buf, size, 0 };
+	if (!size)
+		return;
+	buf[0] = '\0';
+	if (g)
+		path_of(g, &b);
+	else
+		zpa_bprintf(&b, "/");
+}
+
+void mem_cgroup_task_path(struct zpa_machine *m, const struct zpa_task *task, char *buf, size_t size)
+{
+	struct memcg_state *s = memcg_state(m);
+	if (!s || !task) {
+		mem_cgroup_path(NULL, buf, size);
+		return;
+	}
+	zpa_spin_lock(&s->lock);
+	struct zpa_memcg *g = READ_ONCE(task->memcg);
+	mem_cgroup_path(g && g->m == m ? g : NULL, buf, size);
+	zpa_spin_unlock(&s->lock);
+}
+
+void mem_cgroup_print_oom_meminfo(struct zpa_machine *m, struct zpa_memcg *g)
+{
+	if (m->cfg.log_level < ZPA_LOG_INFO)
+		return;
+	struct zpa_memcg_stat st;
+	zpa_memcg_stat(g, &st);
+	unsigned shift = m->page_shift;
+	/* "max" prints as Linux's PAGE_COUNTER_MAX */
+	unsigned long long counter_max = (unsigned long long)(INT64_MAX >> shift) << (shift - 10);
+	unsigned long long limit = st.max == ZPA_MEMCG_MAX || st.max > (uint64_t)(INT64_MAX >> shift)
+		? counter_max : (unsigned long long)(st.max << (shift - 10));
+	zpa_log(m, ZPA_LOG_INFO, "memory: usage %llukB, limit %llukB, failcnt %llu",
+		(unsigned long long)(st.usage << (shift - 10)), limit, (unsigned long long)st.failcnt);
+	zpa_log(m, ZPA_LOG_INFO, "swap: usage 0kB, limit %llukB, failcnt 0", counter_max);
+	char path[256], text[512];
+	mem_cgroup_path(g, path, sizeof path);
+	zpa_log(m, ZPA_LOG_INFO, "Memory cgroup stats for %s:", path);
+	struct zpa_buf b = { text, sizeof text, 0 };
+	memory_stat_format(g, &st, &b);
+	for (char *line = text, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		*nl = '\0';
+		zpa_log(m, ZPA_LOG_INFO, "%s", line);
+	}
+}
+
+/*
+ * effective_protection() of Linux 6.1 without memory_recursiveprot: the
+ * group's claim min(usage, low), scaled down when its siblings together
+ * claim more than the parent's effective protection.
+ */
+static uint64_t effective_protection(uint64_t usage, uint64_t setting, uint64_t parent_effective,
+				     uint64_t siblings_protected)
+{
+	if (!usage)
+		return 0;
+	uint64_t protected = usage < setting ? usage : setting;
+	if (siblings_protected > parent_effective)
+		return (uint64_t)((unsigned __int128)protected * parent_effective / siblings_protected);
+	return protected;
+}
+
+/* g's effective low under root (lock held; g in root's subtree, g != root). */
+static uint64_t elow_locked(struct memcg_state *s, const struct zpa_memcg *root, const struct zpa_memcg *g)
+{
+	if (g == root || !g->usage)
+		return 0;
+	const struct zpa_memcg *parent = g->parent;
+	if (parent == root)
+		return g->low;
+	/* The parent's children_low_usage: what its children claim. */
+	uint64_t siblings = 0;
+	for (const struct zpa_memcg *c = s->groups; c; c = c->next)
+		if (c->parent == parent)
+			siblings += c->usage < c->low ? c->usage : c->low;
+	return effective_protection(g->usage, g->low, elow_locked(s, root, parent), siblings);
+}
+
+uint64_t mem_cgroup_protection(struct zpa_memcg *root, struct zpa_memcg *g)
+{
+	if (!g || (root && (root->m != g->m || !mem_cgroup_is_descendant(g, root))))
+		return 0;
+	struct memcg_state *s = memcg_state(g->m);
+	zpa_spin_lock(&s->lock);
+	uint64_t elow = elow_locked(s, root, g);
+	zpa_spin_unlock(&s->lock);
+	return elow;
+}
+
+bool mem_cgroup_below_low(struct zpa_memcg *root, struct zpa_memcg *g)
+{
+	if (!g || (root && (root->m != g->m || !mem_cgroup_is_descendant(g, root))))
+		return false;
+	struct memcg_state *s = memcg_state(g->m);
+	zpa_spin_lock(&s->lock);
+	bool below = g->usage && elow_locked(s, root, g) >= g->usage;
+	zpa_spin_unlock(&s->lock);
+	return below;
 }

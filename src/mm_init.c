@@ -465,14 +465,14 @@ static int init_node(struct zpa_machine *m, struct layout *l, int nid)
 		return ZPA_ENOMEM;
 	m->nodes[nid] = pgdat;
 	pgdat->node_id = nid;
-	/* The node's LRU lists (swap.c) start empty. */
-	zpa_spin_lock_init(&pgdat->lruvec.lru_lock);
-	for (int lru = 0; lru < NR_LRU_LISTS; lru++)
-		pgdat->lruvec.lists[lru].head = pgdat->lruvec.lists[lru].tail = ZPA_NIL;
 	unsigned long node_start, node_end;
 	node_pfn_span(l, nid, &node_start, &node_end);
 	pgdat->node_start_pfn = node_start;
 	pgdat->node_spanned_pages = node_end - node_start;
+	/* Empty LRU lists (swap.c): their ends are page indexes, ZPA_NIL when empty. */
+	zpa_spin_lock_init(&pgdat->lruvec.lru_lock);
+	for (int lru = 0; lru < NR_LRU_LISTS; lru++)
+		pgdat->lruvec.lists[lru].head = pgdat->lruvec.lists[lru].tail = ZPA_NIL;
 	if (pgdat->node_spanned_pages >= ZPA_NIL) {
 		log_cfg_error(&m->cfg, "a node spans 2^32 pages or more; zpa's links are 32-bit");
 		return ZPA_EINVAL;

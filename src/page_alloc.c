@@ -30,6 +30,8 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <stdio.h>
+
 #include "internal.h"
 #include "pcp.h"
 
@@ -60,6 +62,8 @@ struct zpa_task *zpa_task_create(void)
 void zpa_task_destroy(struct zpa_task *t)
 {
 	if (t && !t->is_thread_default) {
+		if (t->oom)
+			oom_task_exit(t);
 		if (t->memcg)
 			memcg_task_exit(t);
 		zpa_port_free(t);
@@ -73,6 +77,14 @@ void zpa_task_set_cpu(struct zpa_task *t, int cpu)
 		thread_slots_refresh();
 }
 int zpa_task_cpu(const struct zpa_task *t) { return t->cpu; }
+
+void zpa_task_set_comm(struct zpa_task *t, const char *comm)
+{
+	size_t i = 0;
+	for (; comm && comm[i] && i < sizeof(t->comm) - 1; i++)
+		t->comm[i] = comm[i];
+	t->comm[i] = 0;
+}
 unsigned zpa_task_flags(const struct zpa_task *t) { return t->flags; }
 
 unsigned zpa_task_flags_save(struct zpa_task *t, unsigned flags)
@@ -308,8 +320,13 @@ static struct zpa_page *rmqueue(struct zpa_machine *m, const struct alloc_contex
 	}
 	prep_new_page(m, z, page, order, gfp, ac->migratetype);
 	/* A fragmenting fallback boosted the watermark: let kswapd work on it. */
-	if (unlikely(READ_ONCE(z->flags) & ZONE_BOOSTED_WATERMARK))
+	if (unlikely(READ_ONCE(z->flags) & ZONE_BOOSTED_WATERMARK)) {
+		/* Test, then clear (once per boost), then wake. */
+		zpa_spin_lock(&z->lock);
+		WRITE_ONCE(z->flags, z->flags & ~ZONE_BOOSTED_WATERMARK);
+		zpa_spin_unlock(&z->lock);
 		wakeup_kswapd(m, z, 0, 0, z->idx);
+	}
 	return page;
 }
 
@@ -378,7 +395,11 @@ retry:
 	return NULL;
 }
 
-/* __gfp_pfmemalloc_flags(): emergency reserves for memory-freeing contexts. */
+/*
+ * __gfp_pfmemalloc_flags(): emergency reserves.  Memory-freeing contexts
+ * (PF_MEMALLOC, __GFP_MEMALLOC) may ignore the watermarks; an OOM victim
+ * may dig into part of the reserve (ALLOC_OOM) so that it can exit.
+ */
 static unsigned gfp_pfmemalloc_flags(zpa_gfp_t gfp, const struct zpa_task *task)
 {
 	if (unlikely(gfp & ZPA___GFP_NOMEMALLOC))
@@ -387,6 +408,8 @@ static unsigned gfp_pfmemalloc_flags(zpa_gfp_t gfp, const struct zpa_task *task)
 		return ALLOC_NO_WATERMARKS;
 	if (task->flags & ZPA_PF_MEMALLOC)
 		return ALLOC_NO_WATERMARKS;
+	if (tsk_is_oom_victim(task))
+		return ALLOC_OOM;
 	return 0;
 }
 
@@ -418,46 +441,380 @@ static bool check_retry_cpuset(unsigned cookie, struct alloc_context *ac)
 	return read_mems_allowed_retry(ac->task, cookie);
 }
 
+/* check_retry_zonelist(): memory hotplug rebuilt the zonelists meanwhile. */
+static bool check_retry_zonelist(struct zpa_machine *m, unsigned seq)
+{
+	return atomic_load_explicit(&m->zonelist_update_seq, memory_order_acquire) != seq;
+}
+
 /* wake_all_kswapds(): wake the kswapd of every node the request may use, once each. */
-static void wake_all_kswapds(struct zpa_machine *m, const struct alloc_context *ac)
+static void wake_all_kswapds(struct zpa_machine *m, unsigned order, zpa_gfp_t gfp, const struct alloc_context *ac)
 {
 	pg_data_t *last = NULL;
 	for (struct zoneref *zr = ac->zonelist->zonerefs; zr->zone; zr++) {
 		if (zr->zone_idx > ac->highest_zoneidx || !zpa_node_isset(ac->nodemask, zr->zone->zone_pgdat->node_id))
 			continue;
+		if (!managed_zone(zr->zone))
+			continue;
 		if (zr->zone->zone_pgdat != last) {
 			last = zr->zone->zone_pgdat;
-			wakeup_kswapd(m, zr->zone, 0, 0, ac->highest_zoneidx);
+			wakeup_kswapd(m, zr->zone, gfp, order, ac->highest_zoneidx);
 		}
 	}
 }
 
+/* gfp_compaction_allowed(): compaction needs __GFP_IO (6.1.192). */
+static inline bool gfp_compaction_allowed(zpa_gfp_t gfp)
+{
+	return gfp & ZPA___GFP_IO;
+}
+
+/* memalloc_noreclaim_save()/restore(): no recursion into reclaim from reclaim. */
+static inline unsigned memalloc_noreclaim_save(struct zpa_task *t)
+{
+	return zpa_task_flags_save(t, ZPA_PF_MEMALLOC);
+}
+static inline void memalloc_noreclaim_restore(struct zpa_task *t, unsigned saved)
+{
+	zpa_task_flags_restore(t, saved, ZPA_PF_MEMALLOC);
+}
+
+/*
+ * __alloc_pages_direct_compact(): compact the eligible zones at prio, then
+ * take the block compaction captured or try the free lists.  Counts
+ * compact_stall whenever some zone was compacted, then compact_success or
+ * compact_fail.
+ */
+static struct zpa_page *__alloc_pages_direct_compact(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order,
+						     unsigned alloc_flags, const struct alloc_context *ac,
+						     enum compact_priority prio, enum compact_result *result,
+						     struct zone **zone_out)
+{
+	struct zpa_page *page = NULL;
+	struct zone *zone = NULL;
+
+	if (!order)
+		return NULL;
+	unsigned saved = memalloc_noreclaim_save(ac->task);
+	*result = try_to_compact_pages(m, gfp, order, alloc_flags, ac, prio, &page, &zone);
+	memalloc_noreclaim_restore(ac->task, saved);
+	if (*result == COMPACT_SKIPPED)
+		return NULL;
+	count_vm_event(m, COMPACTSTALL, 1);
+	if (page) {
+		zpa_spin_lock(&zone->lock);
+		prep_new_page(m, zone, page, order, gfp, ac->migratetype);
+		zpa_spin_unlock(&zone->lock);
+	} else {
+		page = get_page_from_freelist(m, gfp, order, alloc_flags, ac, &zone);
+	}
+	if (page) {
+		WRITE_ONCE(zone->compact_blockskip_flush, false);
+		compaction_defer_reset(zone, (int)order, true);
+		count_vm_event(m, COMPACTSUCCESS, 1);
+		*zone_out = zone;
+		return page;
+	}
+	count_vm_event(m, COMPACTFAIL, 1);
+	return NULL;
+}
+
+/*
+ * should_compact_retry(): after reclaim made progress, is another round of
+ * compaction worth it?  Counts successful compactions against
+ * MAX_COMPACT_RETRIES (a quarter of it for costly orders); a compaction
+ * that failed outright or withdrew raises the priority instead, down to the
+ * lowest allowed (SYNC_LIGHT for costly orders, SYNC_FULL otherwise); one
+ * skipped for lack of order-0 pages retries if reclaim could help.
+ */
+static bool should_compact_retry(struct zpa_machine *m, const struct alloc_context *ac, unsigned order,
+				 unsigned alloc_flags, enum compact_result result, enum compact_priority *prio,
+				 int *retries)
+{
+	int max_retries = MAX_COMPACT_RETRIES;
+
+	if (!order)
+		return false;
+	if (compaction_made_progress(result))
+		(*retries)++;
+	if (compaction_failed(result))
+		goto check_priority;
+	/* compaction_needs_reclaim(): skipped for want of free base pages */
+	if (result == COMPACT_SKIPPED)
+		return compaction_zonelist_suitable(m, ac, order, alloc_flags);
+	if (compaction_withdrawn(result))
+		goto check_priority;
+	if (order > PAGE_ALLOC_COSTLY_ORDER)
+		max_retries /= 4;
+	if (*retries <= max_retries)
+		return true;
+check_priority:;
+	enum compact_priority min_prio = order > PAGE_ALLOC_COSTLY_ORDER ? MIN_COMPACT_COSTLY_PRIORITY
+									 : MIN_COMPACT_PRIORITY;
+	if (*prio > min_prio) {
+		(*prio)--;
+		*retries = 0;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * __alloc_pages_direct_reclaim(): reclaim in the caller's context
+ * (__perform_reclaim with PF_MEMALLOC set, so nothing the reclaim
+ * callbacks allocate recurses into reclaim), then try the free lists.  A
+ * failure right after progress may be pages stuck on per-CPU lists or in
+ * the high-atomic reserve: release one reserve block, drain every list and
+ * try once more.
+ */
+static struct zpa_page *__alloc_pages_direct_reclaim(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order,
+						     unsigned alloc_flags, const struct alloc_context *ac,
+						     unsigned long *progress, struct zone **zone_out)
+{
+	struct zpa_page *page;
+	bool drained = false;
+
+	unsigned saved = memalloc_noreclaim_save(ac->task);
+	*progress = try_to_free_pages(m, ac, order, gfp);
+	memalloc_noreclaim_restore(ac->task, saved);
+	if (!*progress)
+		return NULL;
+retry:
+	page = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
+	if (!page && !drained) {
+		unreserve_highatomic_pageblock(m, ac, false);
+		zpa_drain_all_pages(m);
+		drained = true;
+		goto retry;
+	}
+	return page;
+}
+
+/*
+ * should_reclaim_retry(): keep reclaiming while some eligible zone would
+ * pass its min watermark if every reclaimable page were reclaimed, and
+ * fewer than MAX_RECLAIM_RETRIES loops in a row made no progress (costly
+ * orders never count as progress).  Before giving up, release the
+ * high-atomic reserves: a retry is worth it if that freed something.
+ */
+static bool should_reclaim_retry(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order,
+				 const struct alloc_context *ac, unsigned alloc_flags, bool progress,
+				 int *no_progress_loops)
+{
+	bool ret = false;
+	(void)gfp;
+
+	if (progress && order <= PAGE_ALLOC_COSTLY_ORDER)
+		*no_progress_loops = 0;
+	else
+		(*no_progress_loops)++;
+	if (*no_progress_loops <= MAX_RECLAIM_RETRIES) {
+		for (struct zoneref *zr = next_zones_zonelist(ac->zonelist->zonerefs, ac->highest_zoneidx, ac->nodemask);
+		     zr->zone; zr = next_zones_zonelist(zr + 1, ac->highest_zoneidx, ac->nodemask)) {
+			struct zone *z = zr->zone;
+			struct zone_stats st;
+			zone_stats_snapshot(m, z, &st); /* zone_page_state_snapshot(): exact */
+			long available = (long)zone_reclaimable_pages(m, z) + (long)st.stat[NR_FREE_PAGES];
+			if (__zone_watermark_ok(m, z, order, min_wmark_pages(z), ac->highest_zoneidx, alloc_flags,
+						available)) {
+				ret = true;
+				break;
+			}
+		}
+	}
+	if (!ret)
+		return unreserve_highatomic_pageblock(m, ac, true);
+	return ret;
+}
+
+/*
+ * __alloc_pages_cpuset_fallback(): the __GFP_NOFAIL and OOM helpers' last
+ * tries: within the cpuset first, then outside it.
+ */
+static struct zpa_page *__alloc_pages_cpuset_fallback(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order,
+						      unsigned alloc_flags, const struct alloc_context *ac,
+						      struct zone **zone_out)
+{
+	struct zpa_page *page = get_page_from_freelist(m, gfp, order, alloc_flags | ALLOC_CPUSET, ac, zone_out);
+	if (!page)
+		page = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
+	return page;
+}
+
+/*
+ * __alloc_pages_may_oom(): reclaim has failed; under the OOM lock (a
+ * failed trylock means someone else is killing for us: progress), try the
+ * high watermark once more to catch a kill that just finished, then ask the
+ * OOM killer - except for costly orders, __GFP_RETRY_MAYFAIL and
+ * __GFP_THISNODE requests, and requests for zones below Normal.  A
+ * __GFP_NOFAIL request is then given the reserves.
+ */
+static struct zpa_page *__alloc_pages_may_oom(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order,
+					      const struct alloc_context *ac, unsigned long *progress,
+					      struct zone **zone_out)
+{
+	struct zpa_page *page = NULL;
+	struct zpa_oom_control oc = {
+		.gfp = gfp,
+		.order = (int)order,
+		.nodemask = ac->nodemask,
+		.task = ac->task,
+	};
+
+	*progress = 0;
+	if (!oom_trylock(m)) {
+		*progress = 1;
+		return NULL;
+	}
+	page = get_page_from_freelist(m, (gfp | ZPA___GFP_HARDWALL) & ~ZPA___GFP_DIRECT_RECLAIM, order,
+				      ALLOC_WMARK_HIGH | ALLOC_CPUSET, ac, zone_out);
+	if (page)
+		goto out;
+	if (order > PAGE_ALLOC_COSTLY_ORDER)
+		goto out;
+	if (gfp & (ZPA___GFP_RETRY_MAYFAIL | ZPA___GFP_THISNODE))
+		goto out;
+	/* No killing for lowmem: the request's highest zone is below Normal. */
+	if (m->zone_type_of[ac->highest_zoneidx] < ZPA_ZONE_NORMAL)
+		goto out;
+	bool killed = out_of_memory(m, &oc);
+	if (!killed && (gfp & ZPA___GFP_NOFAIL))
+		zpa_warn(m, __func__, "__GFP_NOFAIL order-%u request and the OOM killer found nothing", order);
+	if (killed || (gfp & ZPA___GFP_NOFAIL)) {
+		*progress = 1;
+		if (gfp & ZPA___GFP_NOFAIL)
+			page = __alloc_pages_cpuset_fallback(m, gfp, order, ALLOC_NO_WATERMARKS, ac, zone_out);
+	}
+out:
+	oom_unlock(m);
+	/*
+	 * The OOM reaper and the victim's exit run while the allocator waits.
+	 * With the simulated clock (MANUAL daemons) nothing else runs, so the
+	 * reaper's work happens here, where Linux's allocator would sleep.
+	 */
+	if (!page && *progress && m->daemon_mode == ZPA_DAEMON_MANUAL)
+		zpa_oom_reap(m);
+	return page;
+}
+
+/* "%*pbl" of a node mask: "0-1,3"; NULL or every node of the machine: all nodes listed. */
+static void nodelist_format(const struct zpa_machine *m, const zpa_nodemask_t *mask, char *buf, size_t size)
+{
+	size_t len = 0;
+	buf[0] = 0;
+	for (unsigned n = 0; n < m->nr_nodes;) {
+		if (!zpa_node_isset(mask, (int)n)) {
+			n++;
+			continue;
+		}
+		unsigned e = n;
+		while (e + 1 < m->nr_nodes && zpa_node_isset(mask, (int)e + 1))
+			e++;
+		int w = e > n ? snprintf(buf + len, size - len, "%s%u-%u", len ? "," : "", n, e)
+			      : snprintf(buf + len, size - len, "%s%u", len ? "," : "", n);
+		if (w < 0 || (size_t)w >= size - len)
+			break;
+		len += (size_t)w;
+		n = e + 1;
+	}
+}
+
+/* current->comm */
+static const char *task_comm(const struct zpa_task *t)
+{
+	return t->comm[0] ? t->comm : "zpa";
+}
+
+/*
+ * warn_alloc(): the "page allocation failure" report, at most one per 10 s
+ * of the machine clock (Linux's nopage_rs: interval 10*HZ, burst 1), never
+ * for __GFP_NOWARN.  Counts zpa_alloc_warn / zpa_alloc_warn_suppressed.
+ */
+static void warn_alloc(struct zpa_machine *m, const struct zpa_task *task, zpa_gfp_t gfp,
+		       const zpa_nodemask_t *nodemask, unsigned order)
+{
+	if (gfp & ZPA___GFP_NOWARN)
+		return;
+	uint64_t now = machine_now_ms(m);
+	bool print;
+	zpa_spin_lock(&m->warn_lock);
+	if (!m->warn_printed || now - m->warn_begin_ms >= 10000) {
+		m->warn_begin_ms = now;
+		m->warn_printed = 0;
+	}
+	print = m->warn_printed < 1;
+	if (print)
+		m->warn_printed++;
+	zpa_spin_unlock(&m->warn_lock);
+	if (!print) {
+		count_vm_event(m, ALLOC_WARN_SUPPRESSED, 1);
+		return;
+	}
+	count_vm_event(m, ALLOC_WARN, 1);
+	char gfpbuf[256], nodes[128], mems[128];
+	zpa_gfp_format(gfp, gfpbuf, sizeof(gfpbuf));
+	nodelist_format(m, nodemask, nodes, sizeof(nodes));
+	nodelist_format(m, &task->mems_allowed, mems, sizeof(mems));
+	zpa_log(m, ZPA_LOG_WARN, "%s: page allocation failure: order:%u, mode:%#x(%s), nodemask=%s,cpuset=/,mems_allowed=%s",
+		task_comm(task), order, gfp, gfpbuf, nodemask ? nodes : "(null)", mems);
+	show_mem_log(m, m->zone_idx_of[ZPA_ZONE_NORMAL] >= 0 ? gfp_zone(m, gfp) : (int)m->nr_zone_types - 1);
+}
+
 /*
  * __alloc_pages_slowpath(): what zpa does when the low watermark stops the
- * fast path.  Implemented so far, in Linux's order: read the cpuset cookie;
- * recompute alloc_flags with gfp_to_alloc_flags() (min watermark,
- * __GFP_HIGH/atomic reserves, ALLOC_CPUSET unless non-blocking __GFP_HIGH);
- * retry from the first eligible zone; restart if the cpuset changed; then
- * retry with the PF_MEMALLOC/__GFP_MEMALLOC reserves, without the nodemask
- * when the request may ignore the cpuset or has reserves; before giving up,
- * restart once more if the cpuset changed.  Not yet: waking kswapd, direct
- * compaction and reclaim, the retry heuristics, OOM and the __GFP_NOFAIL loop
- * (a __GFP_NOFAIL request that cannot be met fails with a warning).
+ * fast path, in Linux 6.1's order:
+ *   restart: read the cpuset and zonelist cookies; recompute alloc_flags
+ *     (min watermark, the __GFP_HIGH/atomic reserves, ALLOC_CPUSET); wake
+ *     kswapd on every eligible node; try the free lists again;
+ *   costly orders (and non-movable high orders) that may reclaim try async
+ *     compaction first; a costly __GFP_NORETRY request whose compaction was
+ *     skipped or deferred (or that is __GFP_THISNODE) gives up here;
+ *   retry: restart if the cpuset or zonelists changed; wake kswapd again;
+ *     the PF_MEMALLOC/__GFP_MEMALLOC (no watermarks) and OOM-victim
+ *     (ALLOC_OOM) reserves, ignoring the policy's nodes; a request that may
+ *     not reclaim, or a reclaiming context (no recursion), gives up;
+ *     direct reclaim, then direct compaction;
+ *   __GFP_NORETRY gives up; costly orders give up unless __GFP_RETRY_MAYFAIL
+ *     and compaction is possible; should_reclaim_retry(), then (after
+ *     progress) should_compact_retry() loop back to retry;
+ *   restart if the cpuset or zonelists changed; the OOM killer; an OOM
+ *     victim already on the OOM reserve gives up; progress loops back;
+ *   nopage: restart if the cpuset or zonelists changed; __GFP_NOFAIL loops
+ *     back to retry after a try with the min reserve (it never fails,
+ *     except that zpa will not spin forever: see NOFAIL_MAX_STALLS);
+ *     otherwise warn_alloc() and fail.
  */
+/*
+ * A library must not hang its caller: a __GFP_NOFAIL request that has gone
+ * this many rounds with no reclaim progress, no OOM kill and no change in
+ * free memory fails with a warning (Linux would loop forever).
+ */
+#define NOFAIL_MAX_STALLS 1000
+
 static struct zpa_page *__alloc_pages_slowpath(struct zpa_machine *m, zpa_gfp_t gfp, unsigned order,
 					       struct alloc_context *ac, struct zone **zone_out)
 {
-	struct zpa_page *page;
-	unsigned alloc_flags, cookie;
+	bool can_direct_reclaim = gfp & ZPA___GFP_DIRECT_RECLAIM;
+	bool can_compact = gfp_compaction_allowed(gfp);
+	const bool costly_order = order > PAGE_ALLOC_COSTLY_ORDER;
+	struct zpa_page *page = NULL;
+	unsigned alloc_flags, cookie, zl_seq, reserve_flags;
+	unsigned long progress = 0;
+	enum compact_priority compact_priority;
+	enum compact_result compact_result;
+	int compaction_retries, no_progress_loops, stalls = 0;
 
 	/* An atomic request that may sleep is not atomic: Linux warns (done by
 	 * gfp_check() on entry) and drops __GFP_ATOMIC here. */
 	if ((gfp & (ZPA___GFP_ATOMIC | ZPA___GFP_DIRECT_RECLAIM)) == (ZPA___GFP_ATOMIC | ZPA___GFP_DIRECT_RECLAIM))
 		gfp &= ~ZPA___GFP_ATOMIC;
-	unsigned zl_seq;
 restart:
-	zl_seq = atomic_load_explicit(&m->zonelist_update_seq, memory_order_acquire);
+	compaction_retries = 0;
+	no_progress_loops = 0;
+	compact_result = COMPACT_SKIPPED;
+	compact_priority = DEF_COMPACT_PRIORITY;
 	cookie = read_mems_allowed_begin(ac->task);
+	zl_seq = atomic_load_explicit(&m->zonelist_update_seq, memory_order_acquire);
 	alloc_flags = gfp_to_alloc_flags(gfp, order);
 	if (gfp_migratetype(m, gfp) != ZPA_MIGRATE_MOVABLE)
 		alloc_flags &= ~ALLOC_CMA; /* grouping by mobility is off */
@@ -465,19 +822,38 @@ restart:
 	ac->preferred_zoneref = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, ac->nodemask);
 	if (!ac->preferred_zoneref->zone)
 		goto nopage;
-	if (alloc_flags & ALLOC_KSWAPD)
-		wake_all_kswapds(m, ac);
 	/* A cpuset with Movable-only nodes: a hardwall request with no zone there fails now. */
 	if (unlikely(atomic_load_explicit(&m->cpusets_insane, memory_order_relaxed)) && (gfp & ZPA___GFP_HARDWALL) &&
 	    !first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, &ac->task->mems_allowed)->zone)
 		goto nopage;
+	if (alloc_flags & ALLOC_KSWAPD)
+		wake_all_kswapds(m, order, gfp, ac);
 	page = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
 	if (page)
 		return page;
 
-	if (check_retry_cpuset(cookie, ac))
+	/* Costly and non-movable high orders: compaction before reclaim. */
+	if (can_direct_reclaim && can_compact && (costly_order || (order > 0 && ac->migratetype != ZPA_MIGRATE_MOVABLE)) &&
+	    !gfp_pfmemalloc_flags(gfp, ac->task)) {
+		page = __alloc_pages_direct_compact(m, gfp, order, alloc_flags, ac, INIT_COMPACT_PRIORITY,
+						    &compact_result, zone_out);
+		if (page)
+			return page;
+		if (costly_order && (gfp & ZPA___GFP_NORETRY)) {
+			if (compact_result == COMPACT_SKIPPED || compact_result == COMPACT_DEFERRED)
+				goto nopage;
+			if (gfp & ZPA___GFP_THISNODE)
+				goto nopage;
+			compact_priority = INIT_COMPACT_PRIORITY;
+		}
+	}
+
+retry:
+	if (check_retry_cpuset(cookie, ac) || check_retry_zonelist(m, zl_seq))
 		goto restart;
-	unsigned reserve_flags = gfp_pfmemalloc_flags(gfp, ac->task);
+	if (alloc_flags & ALLOC_KSWAPD)
+		wake_all_kswapds(m, order, gfp, ac);
+	reserve_flags = gfp_pfmemalloc_flags(gfp, ac->task);
 	if (reserve_flags)
 		/* gfp_to_alloc_flags_cma(): Debian's 6.1 has no CMA; keep ALLOC_CMA for movable. */
 		alloc_flags = reserve_flags | (alloc_flags & (ALLOC_KSWAPD | ALLOC_CMA));
@@ -489,42 +865,73 @@ restart:
 	page = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
 	if (page)
 		return page;
-	/*
-	 * What Linux 6.1 does next, with nothing reclaimable and no compaction
-	 * yet (both make no progress in zpa):
-	 *  - a caller that may not reclaim, or a PF_MEMALLOC task (no
-	 *    recursion into reclaim), gives up;
-	 *  - __alloc_pages_direct_reclaim() makes no progress, so it neither
-	 *    retries nor drains the per-CPU lists (it does only after progress);
-	 *  - __GFP_NORETRY, and costly orders without __GFP_RETRY_MAYFAIL, give up;
-	 *  - should_reclaim_retry() counts MAX_RECLAIM_RETRIES loops without
-	 *    progress, then releases high-atomic reserves (force) and retries
-	 *    while that frees something.  The loops change nothing here, so they
-	 *    are folded into one step.  OOM would come after that.
-	 */
-	if (!(gfp & ZPA___GFP_DIRECT_RECLAIM) || (ac->task->flags & ZPA_PF_MEMALLOC))
+	if (!can_direct_reclaim)
 		goto nopage;
+	if (ac->task->flags & ZPA_PF_MEMALLOC)
+		goto nopage; /* no recursion into reclaim */
+
+	unsigned long free_before = zpa_total_free(m);
+	page = __alloc_pages_direct_reclaim(m, gfp, order, alloc_flags, ac, &progress, zone_out);
+	if (page)
+		return page;
+	page = __alloc_pages_direct_compact(m, gfp, order, alloc_flags, ac, compact_priority, &compact_result,
+					    zone_out);
+	if (page)
+		return page;
 	if (gfp & ZPA___GFP_NORETRY)
 		goto nopage;
-	if (order > PAGE_ALLOC_COSTLY_ORDER && !(gfp & ZPA___GFP_RETRY_MAYFAIL))
+	if (costly_order && (!can_compact || !(gfp & ZPA___GFP_RETRY_MAYFAIL)))
 		goto nopage;
-	while (unreserve_highatomic_pageblock(m, ac, true)) {
-		page = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
-		if (page)
-			return page;
+	if (should_reclaim_retry(m, gfp, order, ac, alloc_flags, progress > 0, &no_progress_loops))
+		goto retry;
+	if (progress > 0 && can_compact &&
+	    should_compact_retry(m, ac, order, alloc_flags, compact_result, &compact_priority, &compaction_retries))
+		goto retry;
+	if (check_retry_cpuset(cookie, ac) || check_retry_zonelist(m, zl_seq))
+		goto restart;
+
+	page = __alloc_pages_may_oom(m, gfp, order, ac, &progress, zone_out);
+	if (page)
+		return page;
+	/* An OOM victim already using the OOM reserve must not loop on it. */
+	if (tsk_is_oom_victim(ac->task) && ((alloc_flags & ALLOC_OOM) || (gfp & ZPA___GFP_NOMEMALLOC)))
+		goto nopage;
+	if (progress) {
+		no_progress_loops = 0;
+		/* zpa's guard against a livelock Linux leaves to time passing: OOM
+		 * "progress" that frees nothing, round after round. */
+		if (zpa_total_free(m) > free_before)
+			stalls = 0;
+		else if (++stalls > NOFAIL_MAX_STALLS)
+			goto nopage;
+		goto retry;
 	}
+
 nopage:
 	alloc_test_hook(m, ac->task, ALLOC_HOOK_NOPAGE);
-	if (check_retry_cpuset(cookie, ac))
+	if (check_retry_cpuset(cookie, ac) || check_retry_zonelist(m, zl_seq))
 		goto restart;
-	/* check_retry_zonelist(): memory hotplug rebuilt the zonelists meanwhile. */
-	if (atomic_load_explicit(&m->zonelist_update_seq, memory_order_acquire) != zl_seq)
-		goto restart;
+	if (gfp & ZPA___GFP_NOFAIL) {
+		if (!can_direct_reclaim) {
+			zpa_warn(m, __func__, "__GFP_NOFAIL without __GFP_DIRECT_RECLAIM (gfp %#x)", gfp);
+			goto fail;
+		}
+		if (ac->task->flags & ZPA_PF_MEMALLOC)
+			zpa_warn(m, __func__, "__GFP_NOFAIL from a PF_MEMALLOC context");
+		if (costly_order)
+			zpa_warn(m, __func__, "__GFP_NOFAIL for costly order %u", order);
+		page = __alloc_pages_cpuset_fallback(m, gfp, order, ALLOC_MIN_RESERVE, ac, zone_out);
+		if (page)
+			return page;
+		count_vm_event(m, NOFAIL_RETRY, 1);
+		if (++stalls <= NOFAIL_MAX_STALLS)
+			goto retry;
+		zpa_warn(m, __func__, "__GFP_NOFAIL order-%u request made no progress in %d rounds: failing rather than "
+			 "hanging", order, NOFAIL_MAX_STALLS);
+	}
+fail:
 	count_vm_event(m, ALLOCSTALL_ANY, 1);
-	if (gfp & ZPA___GFP_NOFAIL)
-		zpa_warn(m, __func__, "__GFP_NOFAIL order-%u request failed: reclaim is not available yet", order);
-	else if (!(gfp & ZPA___GFP_NOWARN))
-		zpa_log(m, ZPA_LOG_DEBUG, "page allocation failure: order:%u, mode:%#x", order, gfp);
+	warn_alloc(m, ac->task, gfp, ac->nodemask, order);
 	return NULL;
 }
 
@@ -679,7 +1086,7 @@ zpa_pfn_t __alloc_pages(struct zpa_machine *m, struct zpa_task *task, zpa_gfp_t 
 	 * and fails the allocation.
 	 */
 	if (unlikely((gfp & ZPA___GFP_ACCOUNT) && task->memcg) &&
-	    unlikely(__memcg_kmem_charge_page(m, task->memcg, page, page_to_pfn(zone, page), order, gfp))) {
+	    unlikely(memcg_kmem_charge_page_task(m, task, task->memcg, page, page_to_pfn(zone, page), order, gfp))) {
 		zpa__free_pages(m, task, page_to_pfn(zone, page), order);
 		return ZPA_PFN_NONE;
 	}

@@ -316,10 +316,10 @@ static void thread_pageset_release(struct zpa_machine *m, struct pageset *ps)
 		atomic_fetch_add_explicit(&z->vm_numa_event[z->zone_pgdat->node_id == ps->nid ? NUMA_LOCAL : NUMA_OTHER],
 					  (long)fa, memory_order_relaxed);
 		zpa_spin_lock(&z->lock);
-		/* Only real deltas: the LRU counters change atomically without the zone lock (swap.c). */
+		/* Atomic adds: the LRU counters change without the zone lock (swap.c). */
 		for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
 			if (ps->z[g].vm_stat_diff[i])
-				WRITE_ONCE(z->vm_stat[i], z->vm_stat[i] + ps->z[g].vm_stat_diff[i]);
+				__atomic_add_fetch(&z->vm_stat[i], ps->z[g].vm_stat_diff[i], __ATOMIC_RELAXED);
 		zpa_spin_unlock(&z->lock);
 	}
 	pageset_unlock_remote(ps);
@@ -907,7 +907,7 @@ void zone_stats_snapshot(struct zpa_machine *m, struct zone *z, struct zone_stat
 	for_each_pageset_locked(m, sum_one, &s);
 	zpa_spin_lock(&z->lock);
 	for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++) {
-		long v = z->vm_stat[i] + s.stat[i];
+		long v = READ_ONCE(z->vm_stat[i]) + s.stat[i];
 		out->stat[i] = v < 0 ? 0 : (unsigned long)v;
 	}
 	zpa_spin_unlock(&z->lock);

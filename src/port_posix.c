@@ -1,6 +1,9 @@
 /*
  * port_posix.c - the hosted port: pthreads-free spinlocks live in port.h; this
- * file gives the CPU id, metadata memory, logging and panic on POSIX systems.
+ * file gives the CPU id, metadata memory, logging and panic on POSIX systems,
+ * and the daemons' threads and events (pthreads; the condition variable
+ * waits on CLOCK_MONOTONIC so that setting the wall clock does not change a
+ * timeout).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "zpa/port.h"
@@ -108,4 +112,112 @@ void zpa_port_registry_unlock(void)
 {
 	pthread_mutex_unlock(&registry);
 }
+
+#ifndef ZPA_NO_THREADS
+struct zpa_port_thread {
+	pthread_t tid;
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void *thread_trampoline(void *p)
+{
+	struct zpa_port_thread *t = p;
+	t->fn(t->arg);
+	return NULL;
+}
+
+int zpa_port_thread_create(struct zpa_port_thread **out, void (*fn)(void *), void *arg)
+{
+	struct zpa_port_thread *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -1;
+	t->fn = fn;
+	t->arg = arg;
+	if (pthread_create(&t->tid, NULL, thread_trampoline, t) != 0) {
+		free(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+void zpa_port_thread_join(struct zpa_port_thread *t)
+{
+	if (!t)
+		return;
+	pthread_join(t->tid, NULL);
+	free(t);
+}
+
+struct zpa_port_event {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+struct zpa_port_event *zpa_port_event_create(void)
+{
+	struct zpa_port_event *e = calloc(1, sizeof(*e));
+	pthread_condattr_t attr;
+	if (!e)
+		return NULL;
+	if (pthread_condattr_init(&attr) != 0)
+		goto fail;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&e->cond, &attr) != 0) {
+		pthread_condattr_destroy(&attr);
+		goto fail;
+	}
+	pthread_condattr_destroy(&attr);
+	if (pthread_mutex_init(&e->lock, NULL) != 0) {
+		pthread_cond_destroy(&e->cond);
+		goto fail;
+	}
+	return e;
+fail:
+	free(e);
+	return NULL;
+}
+
+void zpa_port_event_destroy(struct zpa_port_event *e)
+{
+	if (!e)
+		return;
+	pthread_cond_destroy(&e->cond);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}
+
+void zpa_port_event_lock(struct zpa_port_event *e)
+{
+	pthread_mutex_lock(&e->lock);
+}
+
+void zpa_port_event_unlock(struct zpa_port_event *e)
+{
+	pthread_mutex_unlock(&e->lock);
+}
+
+void zpa_port_event_wait(struct zpa_port_event *e, long timeout_ms)
+{
+	if (timeout_ms < 0) {
+		pthread_cond_wait(&e->cond, &e->lock);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+}
+
+void zpa_port_event_signal(struct zpa_port_event *e)
+{
+	pthread_cond_broadcast(&e->cond);
+}
+#endif /* ZPA_NO_THREADS */
 #endif

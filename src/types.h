@@ -535,6 +535,7 @@ struct zpa_mempolicy {
 struct zpa_task {
 	int cpu;                 /* -1: ask the platform */
 	unsigned flags;          /* ZPA_PF_* */
+	char comm[16];           /* name in reports (TASK_COMM_LEN); "" reads "zpa" */
 	bool is_thread_default;
 	struct zpa_mempolicy *mempolicy;  /* NULL: the default policy; else &mpol */
 	struct zpa_mempolicy mpol;        /* storage of the task's own policy (set_mempolicy) */

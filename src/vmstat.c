@@ -742,6 +742,163 @@ static void show_unusable_index(struct zpa_buf *b, struct zpa_machine *m)
 			walk_zones_in_node(b, m, m->nodes[nid], true, &ctx, unusable_show_print);
 }
 
+/* ------------------------------------------------------------ show_mem */
+
+#define KB(m, pages) ((unsigned long)(pages) << ((m)->page_shift - 10))
+
+/*
+ * Linux's __show_free_areas() (the report warn_alloc() and the OOM killer
+ * print), for zones up to max_zone_idx: the machine-wide counters, one line
+ * per node, one line plus lowmem_reserve[] per populated zone, then the free
+ * blocks per order with the migratetypes that have some (U M E H C I).
+ * Counters zpa does not keep (slab, mapped, shmem, page tables...) read 0.
+ */
+static void show_free_areas(struct zpa_buf *b, struct zpa_machine *m, int max_zone_idx)
+{
+	unsigned long free = 0, free_pcp = 0, free_cma = 0;
+	long node_sum[NR_VM_NODE_STAT_ITEMS] = { 0 };
+
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+		pg_data_t *pgdat = m->nodes[nid];
+		if (!pgdat)
+			continue;
+		for (int i = 0; i < NR_VM_NODE_STAT_ITEMS; i++)
+			node_sum[i] += node_page_state(pgdat, (enum node_stat_item)i);
+		for (int zi = 0; zi <= max_zone_idx && zi < (int)m->nr_zone_types; zi++) {
+			struct zone *z = &pgdat->node_zones[zi];
+			struct zone_stats st;
+			if (!populated_zone(z))
+				continue;
+			zone_stats_snapshot(m, z, &st);
+			free_pcp += st.pcp_pages;
+			free += zone_page_state(z, NR_FREE_PAGES);
+			free_cma += zone_page_state(z, NR_FREE_CMA_PAGES);
+		}
+	}
+	zpa_bprintf(b, "Mem-Info:\n");
+	zpa_bprintf(b, "active_anon:%ld inactive_anon:%ld isolated_anon:%ld\n"
+		    " active_file:%ld inactive_file:%ld isolated_file:%ld\n"
+		    " unevictable:%ld dirty:%ld writeback:%ld\n"
+		    " slab_reclaimable:0 slab_unreclaimable:0\n"
+		    " mapped:0 shmem:0 pagetables:0\n"
+		    " sec_pagetables:0 bounce:0\n"
+		    " kernel_misc_reclaimable:0\n"
+		    " free:%lu free_pcp:%lu free_cma:%lu\n",
+		    node_sum[NR_ACTIVE_ANON], node_sum[NR_INACTIVE_ANON], node_sum[NR_ISOLATED_ANON],
+		    node_sum[NR_ACTIVE_FILE], node_sum[NR_INACTIVE_FILE], node_sum[NR_ISOLATED_FILE],
+		    node_sum[NR_UNEVICTABLE], node_sum[NR_FILE_DIRTY], node_sum[NR_WRITEBACK], free, free_pcp, free_cma);
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+		pg_data_t *pgdat = m->nodes[nid];
+		if (!pgdat || !node_has_memory(m, pgdat))
+			continue;
+		zpa_bprintf(b, "Node %u active_anon:%lukB inactive_anon:%lukB active_file:%lukB inactive_file:%lukB "
+			    "unevictable:%lukB isolated(anon):%lukB isolated(file):%lukB mapped:0kB dirty:%lukB "
+			    "writeback:%lukB shmem:0kB shmem_thp: 0kB shmem_pmdmapped: 0kB anon_thp: 0kB "
+			    "writeback_tmp:0kB kernel_stack:0kB pagetables:0kB sec_pagetables:0kB "
+			    "all_unreclaimable? %s\n",
+			    nid, KB(m, node_page_state(pgdat, NR_ACTIVE_ANON)), KB(m, node_page_state(pgdat, NR_INACTIVE_ANON)),
+			    KB(m, node_page_state(pgdat, NR_ACTIVE_FILE)), KB(m, node_page_state(pgdat, NR_INACTIVE_FILE)),
+			    KB(m, node_page_state(pgdat, NR_UNEVICTABLE)), KB(m, node_page_state(pgdat, NR_ISOLATED_ANON)),
+			    KB(m, node_page_state(pgdat, NR_ISOLATED_FILE)), KB(m, node_page_state(pgdat, NR_FILE_DIRTY)),
+			    KB(m, node_page_state(pgdat, NR_WRITEBACK)),
+			    READ_ONCE(pgdat->kswapd_failures) >= MAX_RECLAIM_RETRIES ? "yes" : "no");
+	}
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+		pg_data_t *pgdat = m->nodes[nid];
+		for (int zi = 0; pgdat && zi <= max_zone_idx && zi < (int)m->nr_zone_types; zi++) {
+			struct zone *z = &pgdat->node_zones[zi];
+			struct zone_stats st;
+			if (!populated_zone(z))
+				continue;
+			zone_stats_snapshot(m, z, &st);
+			zpa_bprintf(b, "Node %u %s free:%lukB boost:%lukB min:%lukB low:%lukB high:%lukB "
+				    "reserved_highatomic:%luKB active_anon:%lukB inactive_anon:%lukB active_file:%lukB "
+				    "inactive_file:%lukB unevictable:%lukB writepending:%lukB present:%lukB managed:%lukB "
+				    "mlocked:0kB bounce:0kB free_pcp:%lukB local_pcp:0kB free_cma:%lukB\n",
+				    nid, z->name, KB(m, zone_page_state(z, NR_FREE_PAGES)), KB(m, READ_ONCE(z->watermark_boost)),
+				    KB(m, min_wmark_pages(z)), KB(m, low_wmark_pages(z)), KB(m, high_wmark_pages(z)),
+				    KB(m, READ_ONCE(z->nr_reserved_highatomic)), KB(m, zone_page_state(z, NR_ZONE_ACTIVE_ANON)),
+				    KB(m, zone_page_state(z, NR_ZONE_INACTIVE_ANON)),
+				    KB(m, zone_page_state(z, NR_ZONE_ACTIVE_FILE)),
+				    KB(m, zone_page_state(z, NR_ZONE_INACTIVE_FILE)),
+				    KB(m, zone_page_state(z, NR_ZONE_UNEVICTABLE)),
+				    KB(m, zone_page_state(z, NR_ZONE_WRITE_PENDING)), KB(m, z->present_pages),
+				    KB(m, z->managed_pages), KB(m, st.pcp_pages), KB(m, zone_page_state(z, NR_FREE_CMA_PAGES)));
+			zpa_bprintf(b, "lowmem_reserve[]:");
+			for (unsigned i = 0; i < m->nr_zone_types; i++)
+				zpa_bprintf(b, " %ld", READ_ONCE(z->lowmem_reserve[i]));
+			zpa_bprintf(b, "\n");
+		}
+	}
+	static const char type_letter[ZPA_MIGRATE_TYPES] = {
+		[ZPA_MIGRATE_UNMOVABLE] = 'U', [ZPA_MIGRATE_MOVABLE] = 'M', [ZPA_MIGRATE_RECLAIMABLE] = 'E',
+		[ZPA_MIGRATE_HIGHATOMIC] = 'H', [ZPA_MIGRATE_CMA] = 'C', [ZPA_MIGRATE_ISOLATE] = 'I',
+	};
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+		pg_data_t *pgdat = m->nodes[nid];
+		for (int zi = 0; pgdat && zi <= max_zone_idx && zi < (int)m->nr_zone_types; zi++) {
+			struct zone *z = &pgdat->node_zones[zi];
+			unsigned long nr[ZPA_MAX_ORDER_LIMIT], total = 0;
+			unsigned types[ZPA_MAX_ORDER_LIMIT];
+			if (!populated_zone(z))
+				continue;
+			zpa_spin_lock(&z->lock);
+			for (unsigned o = 0; o < m->max_order; o++) {
+				nr[o] = z->free_area[o].nr_free;
+				total += nr[o] << o;
+				types[o] = 0;
+				for (int t = 0; t < ZPA_MIGRATE_TYPES; t++)
+					if (z->free_area[o].free_list[t].head != ZPA_NIL)
+						types[o] |= 1u << t;
+			}
+			zpa_spin_unlock(&z->lock);
+			zpa_bprintf(b, "Node %u %s: ", nid, z->name);
+			for (unsigned o = 0; o < m->max_order; o++) {
+				zpa_bprintf(b, "%lu*%lukB ", nr[o], KB(m, 1ul) << o);
+				if (nr[o]) {
+					char letters[ZPA_MIGRATE_TYPES + 1];
+					int n = 0;
+					for (int t = 0; t < ZPA_MIGRATE_TYPES; t++)
+						if ((types[o] >> t) & 1)
+							letters[n++] = type_letter[t];
+					letters[n] = 0;
+					zpa_bprintf(b, "(%s) ", letters);
+				}
+			}
+			zpa_bprintf(b, "= %lukB\n", KB(m, total));
+		}
+	}
+	uint64_t swap_free = zpa_swap_free(m), swap_total = (uint64_t)atomic_load(&m->total_swap_pages);
+	zpa_bprintf(b, "Free swap  = %llukB\nTotal swap = %llukB\n", (unsigned long long)KB(m, swap_free),
+		    (unsigned long long)KB(m, swap_total));
+}
+
+static void show_mem_view(struct zpa_buf *b, struct zpa_machine *m)
+{
+	show_free_areas(b, m, (int)m->nr_zone_types - 1);
+}
+
+void show_mem_log(struct zpa_machine *m, int max_zone_idx)
+{
+	struct zpa_buf b;
+	buf_init(&b, NULL, 0);
+	show_free_areas(&b, m, max_zone_idx);
+	size_t size = b.len + 1;
+	char *text = zpa_port_zalloc(size);
+	if (!text)
+		return;
+	buf_init(&b, text, size);
+	show_free_areas(&b, m, max_zone_idx);
+	for (char *line = text, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		*nl = 0;
+		zpa_log(m, ZPA_LOG_WARN, "%s", line);
+	}
+	zpa_port_free(text);
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 static const struct {
@@ -756,6 +913,7 @@ static const struct {
 	{ "unusable_index", show_unusable_index },
 	{ "zonelists", show_zonelists },
 	{ "numastat", show_numastat },
+	{ "show_mem", show_mem_view },
 };
 
 long zpa_show(struct zpa_machine *m, const char *view, char *buf, size_t size)

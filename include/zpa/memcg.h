@@ -8,14 +8,24 @@
  * Usage is hierarchical, as Linux's page_counter: a charge of n pages to a
  * group adds n to the group and to every ancestor, and succeeds only if no
  * one of them would go above its max.  Limits are in pages:
- *   max   hard limit (memory.max): a charge that would cross it fails, after
- *         asking group-local reclaim, which is a seam that reclaims nothing
- *         yet.  __GFP_NOFAIL charges go through anyway (Linux's "force").
- *   high  soft limit (memory.high): a charge that leaves usage above it
- *         succeeds and counts a "high" event on that group (Linux would
- *         also throttle and reclaim the group back to high).
- *   low   protection (memory.low): kept and reported; it matters to reclaim,
- *         which zpa does not do yet, so its "low" event stays 0 for now.
+ *   max   hard limit (memory.max): a charge that would cross it first asks
+ *         group-local reclaim (try_to_free_mem_cgroup_pages) up to
+ *         MAX_RECLAIM_RETRIES times, then the OOM killer on the group's
+ *         subtree (zpa/oom.h), as Linux 6.1's try_charge_memcg(); it fails
+ *         if neither makes room.  Requests that may not reclaim fail at
+ *         once; __GFP_NORETRY gives up after one reclaim pass,
+ *         __GFP_RETRY_MAYFAIL and orders above 3 never invoke the OOM
+ *         killer.  __GFP_NOFAIL and __GFP_HIGH (GFP_ATOMIC) charges that
+ *         would fail go through anyway (Linux's "force"), and so do the
+ *         charges of a PF_MEMALLOC task.
+ *   high  soft limit (memory.high): a charge that leaves a group above it
+ *         succeeds, counts a "high" event there and, if the request may
+ *         reclaim, reclaims the group back down to its high right away
+ *         (Linux does this on the return to user space, and also throttles;
+ *         zpa does not throttle).
+ *   low   protection (memory.low): reclaim leaves a group alone while its
+ *         effective low covers its usage, and counts a "low" event when it
+ *         has to reclaim it anyway.
  * ZPA_MEMCG_MAX (the default for max and high) means no limit; low's default
  * is 0.
  *
@@ -32,18 +42,18 @@
  * explicitly (zpa_memcg_uncharge_page).  One block carries at most one
  * charge, recorded against its first pfn for its whole size.
  *
- * Statistics per group: usage (hierarchical), peak usage (memory.peak),
- * the limits, the events (memory.events: "max" each time a charge found
- * this group at its max, "oom" each time such a charge then failed, or a
- * max was set below usage that reclaim could not meet) and failcnt (v1's
- * memory.failcnt: charges that found this group at its max).
+ * Statistics per group (zpa_memcg_stat, zpa_memcg_show): usage
+ * (hierarchical), peak usage (memory.peak), the limits, memory.events and
+ * memory.events.local, v1's memory.failcnt, and the memory.stat items zpa
+ * knows.
  *
  * Thread safety: every call may run concurrently with allocations and frees
  * on any thread; the groups of a machine share one lock (a leaf lock, taken
- * with zone locks held on the free path).  A task is changed only by the
- * thread that uses it, as for its memory policy.  Nothing here costs the
- * allocator anything until the machine's first group is created; from then
- * on, __GFP_ACCOUNT requests leave the hosted alloc fast path.
+ * with zone locks held on the free path; never held across reclaim or the
+ * OOM killer).  A task is changed only by the thread that uses it, as for
+ * its memory policy.  Nothing here costs the allocator anything until the
+ * machine's first group is created; from then on, __GFP_ACCOUNT requests
+ * leave the hosted alloc fast path.
  *
  * Limitations: a charged block that is split (zpa_sim_split_page) keeps
  * its charge on its first page, for the original size.
@@ -53,6 +63,7 @@
 #ifndef ZPA_MEMCG_H
 #define ZPA_MEMCG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "zpa/gfp.h"
@@ -89,10 +100,15 @@ enum zpa_memcg_limit {
 
 /*
  * Set a limit in pages (ZPA_MEMCG_MAX: none).  A max below the current
- * usage is accepted, as Linux accepts it: group-local reclaim is asked to
- * bring usage down (it reclaims nothing yet), an "oom" event is counted if
- * it stays above, and no new charge in the subtree succeeds until usage
- * falls under max.  Returns 0, or ZPA_EINVAL for NULL or an unknown limit.
+ * usage is accepted, as Linux's memory.max write accepts it: group-local
+ * reclaim is asked to bring usage down; when it cannot, an "oom" event is
+ * counted and the OOM killer kills in the subtree until usage fits or it
+ * finds no one to kill (zpa also stops when the only victim is one still
+ * exiting).  Until usage falls under max, no new charge in the subtree
+ * succeeds without reclaim or OOM making room.  A high below usage makes
+ * reclaim try to bring usage down to it (no OOM).  The caller (the calling
+ * thread's task) stops waiting if it is itself killed.  Returns 0, or
+ * ZPA_EINVAL for NULL or an unknown limit.
  */
 int zpa_memcg_set_limit(struct zpa_memcg *g, enum zpa_memcg_limit which, uint64_t pages);
 
@@ -101,13 +117,44 @@ struct zpa_memcg_stat {
 	uint64_t peak;           /* highest usage seen */
 	uint64_t local;          /* pages charged to the group itself */
 	uint64_t max, high, low; /* the limits (ZPA_MEMCG_MAX: none) */
+	/*
+	 * memory.events, counted on the group where it happened and on each
+	 * ancestor: low (reclaimed though protected), high (a charge left it
+	 * above high), max (each reclaim pass of a charge at its max, and each
+	 * forced charge), oom (the OOM killer invoked for it: a charge, or a
+	 * max below usage), oom_kill (a task of it was OOM-killed).
+	 */
 	uint64_t events_low, events_high, events_max, events_oom;
-	uint64_t failcnt;        /* charges that found this group at its max */
+	uint64_t failcnt;        /* charge attempts that found this group at its max (v1's memory.failcnt) */
 	unsigned nr_children, nr_tasks;
+	uint64_t events_oom_kill;
+	/* memory.events.local: the same, counted on this group only */
+	uint64_t events_local_low, events_local_high, events_local_max, events_local_oom, events_local_oom_kill;
+	/*
+	 * memory.stat of the subtree, in pages: charged blocks on the anon or
+	 * file LRU lists of their owner (zpa/reclaim.h; isolated ones included)
+	 * and the rest ("kernel": __GFP_ACCOUNT memory); pgscan and pgsteal:
+	 * pages scanned and reclaimed from it by any reclaim.
+	 */
+	uint64_t anon, file, kernel;
+	uint64_t inactive_anon, active_anon, inactive_file, active_file;
+	uint64_t pgscan, pgsteal;
 };
 
-/* A consistent snapshot of g's counters; ZPA_EINVAL for NULL arguments. */
+/*
+ * A consistent snapshot of g's counters; ZPA_EINVAL for NULL arguments.
+ * The memory.stat sizes cost a walk over every charged block.
+ */
 int zpa_memcg_stat(struct zpa_memcg *g, struct zpa_memcg_stat *out);
+
+/*
+ * g's memory.events lines ("low N" ... "oom_group_kill 0", hierarchical
+ * counts), then the memory.stat lines zpa keeps ("anon", "file", "kernel"
+ * and the four LRU sizes in bytes, "pgscan", "pgsteal").  Writes at most
+ * size bytes (NUL-terminated) and returns the full length like snprintf;
+ * ZPA_EINVAL for NULL g (buf may be NULL when size is 0).
+ */
+long zpa_memcg_show(struct zpa_memcg *g, char *buf, size_t size);
 
 /* The group's name ("" when created without one); NULL for NULL. */
 const char *zpa_memcg_name(const struct zpa_memcg *g);
@@ -123,9 +170,9 @@ struct zpa_memcg *zpa_task_memcg(const struct zpa_task *task);
 
 /*
  * Charge the allocated block at pfn (the first page of a block of this
- * order, as allocated) to g, with the limit rules above (gfp: only
- * __GFP_NOFAIL, to force, and __GFP_DIRECT_RECLAIM, to let the reclaim seam
- * run, are read).  Returns 0; ZPA_ENOMEM if a max refused it;
+ * order, as allocated) to g, with the limit rules above, for the calling
+ * thread's task (gfp decides reclaim, OOM and forcing as for an
+ * allocation).  Returns 0; ZPA_ENOMEM if a max refused it;
  * ZPA_EBADPFN for a pfn outside the machine; ZPA_EBADPAGE if pfn is not the
  * first page of an allocated block or is already charged; ZPA_EORDER for an
  * order other than the block's; ZPA_EINVAL for NULL or a group of another

@@ -1,6 +1,7 @@
 /*
  * zpa/port.h - what an embedding provides to zpa's core: locks, the CPU id,
- * metadata memory, logging and panic.
+ * metadata memory, logging and panic, and (unless ZPA_NO_THREADS) threads
+ * and events for the daemons.
  *
  * The hosted port (src/port_posix.c) implements the out-of-line calls with
  * pthreads, sched_getcpu(), calloc() and stderr.  A kernel or bare-metal
@@ -101,6 +102,41 @@ int zpa_port_thread_exit_hook(void (*fn)(void *), void *arg);
 /* A process-wide lock for the registry of live machines (thread lists use it). */
 void zpa_port_registry_lock(void);
 void zpa_port_registry_unlock(void);
+
+#ifndef ZPA_NO_THREADS
+/*
+ * Threads and events for the daemons' THREAD mode (zpa_set_daemon_mode).
+ * A build with ZPA_NO_THREADS defined needs none of this, and THREAD mode
+ * is refused there.  Hosted: pthreads, with a condition variable on
+ * CLOCK_MONOTONIC.
+ *
+ * An event is a mutex with a condition variable.  The waiter takes the
+ * lock, tests its condition and calls zpa_port_event_wait() until the
+ * condition holds; whoever changes the condition signals with the lock
+ * held (or after changing the condition under the lock), so no wakeup is
+ * lost.  A wait may return early for no reason: always test again.
+ */
+struct zpa_port_thread;
+struct zpa_port_event;
+
+/* Run fn(arg) on a new thread.  Returns 0 or -1 (*out untouched). */
+int zpa_port_thread_create(struct zpa_port_thread **out, void (*fn)(void *), void *arg);
+/* Wait until the thread's function returned, then free the handle. */
+void zpa_port_thread_join(struct zpa_port_thread *t);
+
+/* A new event, or NULL without memory. */
+struct zpa_port_event *zpa_port_event_create(void);
+void zpa_port_event_destroy(struct zpa_port_event *e);
+void zpa_port_event_lock(struct zpa_port_event *e);
+void zpa_port_event_unlock(struct zpa_port_event *e);
+/*
+ * The lock is held: release it and sleep until signalled or until timeout_ms
+ * milliseconds have passed (timeout_ms < 0: no limit), then take it again.
+ */
+void zpa_port_event_wait(struct zpa_port_event *e, long timeout_ms);
+/* Wake every waiter of e. */
+void zpa_port_event_signal(struct zpa_port_event *e);
+#endif
 
 #ifdef __cplusplus
 }
