@@ -100,6 +100,7 @@ int cmd_pressure(int argc, char **argv);
 #define OOM_RATE_DIV        128     /* oom: managed / 128 pages a tick in all */
 #define OOM_POST_TICKS      100     /* ticks after the kill for the reaper and the exit */
 #define OOM_STUCK_TICKS     50      /* ticks without progress or kill that end the phase */
+#define HOPELESS_DIV        8       /* a phase whose failed allocations pass managed / 8 stops its work */
 
 #define GFP_GRAB ((ZPA_GFP_HIGHUSER_MOVABLE | ZPA___GFP_NORETRY | ZPA___GFP_NOWARN) & ~ZPA___GFP_RECLAIM)
 #define GFP_BUFFER (ZPA_GFP_KERNEL | ZPA___GFP_COMP | ZPA___GFP_NORETRY | ZPA___GFP_NOWARN)
@@ -236,6 +237,7 @@ struct phase {
 	uint64_t free_min, free_max, boost_max;
 	uint64_t wm_min, wm_low, wm_high;
 	uint64_t failures;          /* order-0 workload allocations that failed */
+	bool stopped;               /* hopeless(): the work stopped early */
 	struct vmsnap before, after;
 	struct models mbefore, mafter;
 	struct expect ex[MAX_EXPECT];
@@ -442,6 +444,21 @@ static void count_failure(struct sim *s, int rc)
 		s->ph->failures++;
 }
 
+/*
+ * Far more failed allocations than a working slow path allows: the phase
+ * stops its work (the rest of its ticks would only time the retry ladder).
+ */
+static bool hopeless(struct sim *s)
+{
+	if (s->ph->failures <= s->managed / HOPELESS_DIV)
+		return false;
+	if (!s->ph->stopped) {
+		s->ph->stopped = true;
+		info(s->ph, "stopped_early", false, "true");
+	}
+	return true;
+}
+
 /* Read the data files in a stream; some accesses write. */
 static void stream(struct sim *s, uint64_t n)
 {
@@ -619,13 +636,13 @@ static void phase_moderate(struct sim *s)
 	s->sampling = false;
 	for (;;) {
 		read_free(s->m, &fi);
-		if (fi.free <= fi.high + 2 * r * MOD_FILL_MULT || s->error || ph->fill_ticks > 100000)
+		if (fi.free <= fi.high + 2 * r * MOD_FILL_MULT || s->error || ph->fill_ticks > 100000 || hopeless(s))
 			break;
 		moderate_tick(s, r * MOD_FILL_MULT);
 		tick_end(s);
 		ph->fill_ticks++;
 	}
-	for (uint64_t t = 0; t < steady && !s->error; t++) {
+	for (uint64_t t = 0; t < steady && !s->error && !hopeless(s); t++) {
 		moderate_tick(s, r);
 		read_free(s->m, &fi);
 		if (fi.free <= ph->wm_high)
@@ -666,7 +683,7 @@ static void phase_heavy(struct sim *s)
 	nthp = (burst / 5) / 512;
 	if (!nthp)
 		nthp = 1;
-	for (unsigned b = 0; b < HEAVY_BURSTS && !s->error; b++) {
+	for (unsigned b = 0; b < HEAVY_BURSTS && !s->error && !hopeless(s); b++) {
 		/*
 		 * THP faults first, while kswapd has just balanced the node: a
 		 * costly order is compacted only above low + 2 << order (Linux's
@@ -675,7 +692,7 @@ static void phase_heavy(struct sim *s)
 		 */
 		for (uint64_t k = 0; k < nthp; k++)
 			thp_fault(s);
-		for (uint64_t c = 0; c < chunks && !s->error; c++) {
+		for (uint64_t c = 0; c < chunks && !s->error && !hopeless(s); c++) {
 			stream(s, HEAVY_CHUNK / 2);
 			anon_budget(s, HEAVY_CHUNK / 5, true);
 			slab_work(s, (HEAVY_CHUNK / 10) * SLAB_OBJS_PER_PAGE);
@@ -1153,6 +1170,8 @@ static int setup(struct sim *s)
 		return ZPA_ENOMEM;
 	zpa_task_set_cpu(s->io, 0);
 	zpa_task_set_cpu(s->kern, (int)(1 % s->nr_cpus));
+	zpa_task_set_comm(s->io, "reader");
+	zpa_task_set_comm(s->kern, "kworker");
 	zpa_model_pagecache_config_init(&pcc);
 	pcc.dirty_expire_ms = DIRTY_EXPIRE_MS;
 	if (zpa_model_pagecache_create(s->m, &pcc, &s->pc))

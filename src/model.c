@@ -1350,6 +1350,7 @@ int zpa_model_task_create(struct zpa_model_anon *a, const struct zpa_model_task_
 	for (uint64_t x = 0; x < t->nr_pgt; x++)
 		t->pgt[x] = ZPA_PFN_NONE;
 	zpa_task_set_cpu(t->ztask, cfg->cpu);
+	zpa_task_set_comm(t->ztask, t->comm);   /* the name the OOM reports give the allocating task */
 	zpa_spin_lock(&a->lock);
 	if (a->ntasks >= NIL - 1 || grow((void **)&a->tasks, &a->captasks, sizeof(*a->tasks), a->ntasks + 1)) {
 		zpa_spin_unlock(&a->lock);
