@@ -63,6 +63,7 @@ enum zpa_error {
 	ZPA_EIO = -13,        /* file could not be read */
 	ZPA_ECORRUPT = -14,   /* zpa_check() found an inconsistency */
 	ZPA_EBUSY = -15,      /* pages in use (would need migration), or range busy */
+	ZPA_EAGAIN = -16,     /* try again: a transient state (e.g. a page owner's migrate()) */
 };
 const char *zpa_strerror(int err);
 

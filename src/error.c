@@ -32,6 +32,7 @@ const char *zpa_strerror(int err)
 	case ZPA_EIO: return "cannot read file";
 	case ZPA_ECORRUPT: return "allocator state inconsistent";
 	case ZPA_EBUSY: return "pages in use or range busy";
+	case ZPA_EAGAIN: return "try again";
 	default: return "unknown error";
 	}
 }

@@ -639,8 +639,22 @@ ZPA_HIDDEN uint64_t kcompactd_step(struct zpa_machine *m, pg_data_t *pgdat, uint
  */
 ZPA_HIDDEN int migrate_page_to(struct zpa_machine *m, struct zone *src_zone, struct zpa_page *src,
 			       struct zone *dst_zone, struct zpa_page *dst, int mode);
-/* isolate.c's alloc_contig_range(): move the movable pages out of [start, end); 0 or ZPA_EBUSY. */
+/*
+ * isolate.c's alloc_contig_range() and offlining: move the movable pages in
+ * use out of [start, end) (one zone, pageblocks isolated); 0, ZPA_EBUSY
+ * (some stayed) or ZPA_ENOMEM (no target memory).
+ */
 ZPA_HIDDEN int migrate_range_out(struct zpa_machine *m, unsigned long start, unsigned long end);
+/*
+ * zpa_set_daemon_mode() has stored a new m->daemon_mode: kcompactd follows
+ * it (THREAD threads started or stopped and joined, MANUAL sleeps armed on
+ * the simulated clock).  Mode changes are serialised by the caller.  0, or
+ * ZPA_ENOMEM / ZPA_EINVAL (ZPA_NO_THREADS) when threads cannot start; then
+ * kcompactd runs INLINE.
+ */
+ZPA_HIDDEN int kcompactd_mode_changed(struct zpa_machine *m);
+/* vm.compaction_proactiveness written (nonzero): every node's kcompactd runs a proactive round. */
+ZPA_HIDDEN void kcompactd_proactive_trigger(struct zpa_machine *m);
 
 /* ---- oom_kill.c: the OOM killer (zpa/oom.h) ---- */
 ZPA_HIDDEN int oom_init(struct zpa_machine *m);

@@ -27,14 +27,18 @@
  *   isolate lists (isolate_freepages_range), splits them into order-0 pages
  *   with refcount 1, and frees the pages outside [start, end) back into the
  *   still-isolated pageblocks; undoing the isolation then returns them to
- *   the ordinary lists.  zpa has no page migration yet: a page in use makes
- *   the call fail with ZPA_EBUSY (where Linux would try to migrate it).
+ *   the ordinary lists.  Before that check the movable pages in use are
+ *   migrated out of the range (migrate_range_out() in migrate.c, Linux's
+ *   __alloc_contig_migrate_range()); a page that stays makes the call fail
+ *   with ZPA_EBUSY.
  *
  * Offline/online
- *   offline_pages() isolates, needs every page free, removes the free blocks
- *   from the isolate lists (__offline_isolated_pages) and turns the pages
- *   into holes marked PG_offline.  online_pages() frees them back into
- *   isolated pageblocks and undoes the isolation, as Linux does.
+ *   offline_pages() isolates, migrates the movable pages out (one round of
+ *   migrate_range_out(); Linux retries until a signal), needs every page
+ *   free then, removes the free blocks from the isolate lists
+ *   (__offline_isolated_pages) and turns the pages into holes marked
+ *   PG_offline.  online_pages() frees them back into isolated pageblocks
+ *   and undoes the isolation, as Linux does.
  *
  * Invariants kept here (zpa_check() audits them): a free block's list type
  * decides the counters (NR_FREE_PAGES for every list but ISOLATE's,
@@ -216,8 +220,8 @@ static struct zone *range_zone(const struct zpa_machine *m, unsigned long start,
  * could not be moved out of the way, or NO_PFN.  Reserved pages and holes
  * never move.  In ZONE_MOVABLE every other page counts as movable.  An
  * allocated page counts as movable when it was allocated for a movable user
- * (PG_lru, the stand-in for Linux's PageLRU/__PageMovable), compound pages
- * by their head.  Free pages, per-CPU pages and the inner pages of a block
+ * (PG_lru) or belongs to a page owner (on an LRU list or marked movable:
+ * Linux's PageLRU/__PageMovable), compound pages by their head.  Free pages, per-CPU pages and the inner pages of a block
  * (refcount 0) are fine.  A CMA pageblock is movable only for CMA's own
  * isolation.  Zone lock held.
  */
@@ -239,7 +243,7 @@ static unsigned long has_unmovable_pages(const struct zpa_machine *m, struct zon
 			unsigned long head = (f & PG_tail) ? z->node_start_pfn + page->next : pfn;
 			const struct zpa_page *hp = zpfn_page(z, head);
 			uint32_t hf = READ_ONCE(hp->flags);
-			if (!(hf & PG_lru))
+			if (!(hf & (PG_lru | PG_OWNER_MASK)))
 				return pfn;
 			unsigned long nr = 1ul << (hf & PG_ORDER_MASK);
 			pfn = head + nr - 1;
@@ -250,7 +254,7 @@ static unsigned long has_unmovable_pages(const struct zpa_machine *m, struct zon
 				pfn += (1ul << (f & PG_ORDER_MASK)) - 1;
 			continue;
 		}
-		if (f & PG_lru)
+		if (f & (PG_lru | PG_OWNER_MASK))
 			continue;
 		return pfn;
 	}
@@ -590,9 +594,16 @@ int alloc_contig_range(struct zpa_machine *m, unsigned long start, unsigned long
 	zpa_drain_all_pages(m);
 
 	/*
-	 * Page migration would run here (__alloc_contig_migrate_range); zpa
-	 * has none yet, so every page must already be free.
+	 * __alloc_contig_migrate_range(): move the movable pages in use out of
+	 * the range (migrate.c).  Busy pages are found by the test below.
 	 */
+	ret = migrate_range_out(m, start, end);
+	if (ret && ret != ZPA_EBUSY) {
+		undo_isolate_page_range(m, z, start, end, migratetype);
+		return ret;
+	}
+	zpa_drain_all_pages(m);
+
 	zpa_spin_lock(&z->lock);
 	outer_start = start;
 	unsigned long head;
@@ -608,7 +619,7 @@ int alloc_contig_range(struct zpa_machine *m, unsigned long start, unsigned long
 		zpa_spin_unlock(&z->lock);
 		if (!(gfp & ZPA___GFP_NOWARN))
 			zpa_log(m, ZPA_LOG_DEBUG,
-				"alloc_contig_range: [%#lx, %#lx) busy at pfn %#lx (in use; page migration is not available)",
+				"alloc_contig_range: [%#lx, %#lx) busy at pfn %#lx (in use and not movable)",
 				start, end, busy);
 		undo_isolate_page_range(m, z, start, end, migratetype);
 		return ZPA_EBUSY;
@@ -837,12 +848,14 @@ int zpa_offline_pages(struct zpa_machine *m, zpa_pfn_t start_pfn, unsigned long 
 	}
 	zpa_drain_all_pages(m);
 
-	/* No migration yet: every page must be free already (test_pages_isolated). */
+	/* do_migrate_range(): move the movable pages out, once; then every page must be free. */
+	if (migrate_range_out(m, start, end) != ZPA_ENOMEM)
+		zpa_drain_all_pages(m);
 	zpa_spin_lock(&z->lock);
 	busy = test_free_range(z, start, end);
 	if (busy < end || !range_pageblocks_isolated(m, z, start, end)) {
 		zpa_spin_unlock(&z->lock);
-		zpa_log(m, ZPA_LOG_INFO, "pfn %#lx is in use and page migration is not available", busy);
+		zpa_log(m, ZPA_LOG_INFO, "pfn %#lx is in use and could not be migrated", busy);
 		undo_isolate_page_range(m, z, start, end, ZPA_MIGRATE_MOVABLE);
 		reason = "unmovable page";
 		ret = ZPA_EBUSY;

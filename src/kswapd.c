@@ -731,11 +731,9 @@ int zpa_set_daemon_mode(struct zpa_machine *m, int mode)
 	if (old == ZPA_DAEMON_THREAD)
 		kswapd_stop_threads(m);
 #endif
-	/*
-	 * TODO(lead): kcompactd's threads (compaction.c) start and stop with
-	 * this switch too; call compaction.c's mode hook here once it exists.
-	 */
 	WRITE_ONCE(m->daemon_mode, mode);
+	/* kcompactd's threads start and stop with kswapd's. */
+	kcompactd_mode_changed(m);
 	kswapd_rebase_naps(m);
 #ifndef ZPA_NO_THREADS
 	if (mode == ZPA_DAEMON_THREAD) {

@@ -1219,36 +1219,39 @@ static int free_pages_check(struct zpa_machine *m, struct zone *z, unsigned long
 {
 	const char *reason = NULL;
 	int err = 0;
+	/* Read once: an isolating reclaimer or compactor may change the LRU bits and the count beside us. */
+	uint32_t f = READ_ONCE(page->flags);
+	int ref = __atomic_load_n(&page->refcount, __ATOMIC_RELAXED);
 
-	if (page->flags & (PG_hole | PG_reserved)) {
-		reason = page->flags & PG_hole ? "pfn in a memory hole" : "PG_reserved set (page not managed)";
+	if (f & (PG_hole | PG_reserved)) {
+		reason = f & PG_hole ? "pfn in a memory hole" : "PG_reserved set (page not managed)";
 		err = ZPA_EBADPFN;
-	} else if (page->flags & PG_tail) {
+	} else if (f & PG_tail) {
 		reason = "tail page of a compound page";
 		err = ZPA_ETAIL;
 	} else if (pfn & ((1ul << order) - 1)) {
 		reason = "pfn not aligned to the order freed";
 		err = ZPA_EALIGN;
-	} else if ((page->flags & (PG_buddy | PG_pcp)) || (!(page->flags & PG_alloc) && pfn_in_free_block(m, z, pfn))) {
+	} else if ((f & (PG_buddy | PG_pcp)) || (!(f & PG_alloc) && pfn_in_free_block(m, z, pfn))) {
 		reason = "page already free (double free)";
 		err = ZPA_EDOUBLEFREE;
-	} else if (!(page->flags & PG_alloc)) {
+	} else if (!(f & PG_alloc)) {
 		reason = "not the first page of an allocated block";
 		err = ZPA_EBADPAGE;
-	} else if (page_order(page) != order) {
+	} else if ((f & PG_ORDER_MASK) != order) {
 		reason = "freed with a different order than allocated";
 		err = ZPA_EORDER;
-	} else if (page->flags & PG_listed) {
+	} else if (f & PG_listed) {
 		reason = "page is on a zpa_page_list (pop it first)";
 		err = ZPA_EBADPAGE;
-	} else if (page->refcount <= 0) {
+	} else if (ref <= 0) {
 		reason = "nonzero _refcount expected";
 		err = ZPA_EBADPAGE;
 	} else if (pfn + (1ul << order) > z->zone_start_pfn + z->spanned_pages) {
 		reason = "block extends past its zone";
 		err = ZPA_EBADPAGE;
 	}
-	if (!err && (page->flags & PG_head)) {
+	if (!err && (f & PG_head)) {
 		uint32_t head = page_index(z, page);
 		for (unsigned long i = 1; i < (1ul << order); i++)
 			if (!(page[i].flags & PG_tail) || page[i].next != head) {
@@ -1308,14 +1311,14 @@ static int free_pages_slow(struct zpa_machine *m, struct zpa_task *task, pg_data
 		zpa_spin_unlock(&z->lock);
 		return err;
 	}
-	bool head = page->flags & PG_head;
+	bool head = READ_ONCE(page->flags) & PG_head;
 	int ref = __atomic_sub_fetch(&page->refcount, 1, __ATOMIC_ACQ_REL);
 	if (ref == 0) {
 		/* A charged block (PG_memcg keeps it off the fast paths) is uncharged. */
-		if (unlikely(page->flags & PG_memcg))
+		if (unlikely(READ_ONCE(page->flags) & PG_memcg))
 			__memcg_kmem_uncharge_page(m, page, pfn);
 		/* folio_put() of an LRU page: off its list first (swap.c). */
-		if (unlikely(page->flags & PG_LRU_BITS))
+		if (unlikely(READ_ONCE(page->flags) & PG_LRU_BITS))
 			lru_release_page(m, pgdat, page);
 		clear_alloc_marks(page, order);
 		zpa_spin_unlock(&z->lock);
@@ -1327,7 +1330,7 @@ static int free_pages_slow(struct zpa_machine *m, struct zpa_task *task, pg_data
 		 * Someone else still holds the first page: Linux's __free_pages()
 		 * then frees the rest of a non-compound block, keeping page 0.
 		 */
-		page->flags &= ~PG_ORDER_MASK;
+		__atomic_fetch_and(&page->flags, ~PG_ORDER_MASK, __ATOMIC_RELAXED);
 		zpa_spin_unlock(&z->lock);
 		struct pageset *ps = task_pageset(m, task);
 		while (order-- > 0)

@@ -97,7 +97,8 @@ struct zpa_page {
 _Static_assert(sizeof(struct zpa_page) == 16, "struct zpa_page must stay 16 bytes");
 
 static inline unsigned page_order(const struct zpa_page *p) { return READ_ONCE(p->flags) & PG_ORDER_MASK; }
-static inline unsigned page_zidx(const struct zpa_page *p) { return (p->flags & PG_ZONE_MASK) >> PG_ZONE_SHIFT; }
+/* The zone bits never change while a page is in use, but LRU bits next to them may (atomic RMWs): read once. */
+static inline unsigned page_zidx(const struct zpa_page *p) { return (READ_ONCE(p->flags) & PG_ZONE_MASK) >> PG_ZONE_SHIFT; }
 
 struct free_list {
 	uint32_t head, tail;          /* node-local page indexes, ZPA_NIL if empty */

@@ -432,7 +432,14 @@ static int percpu_pagelist_high_fraction_sysctl_handler(struct zpa_machine *m, c
 		WRITE_ONCE(m->t.name, vals[0]);                                                  \
 		return 0;                                                                        \
 	}
-STORE_ONLY_HANDLER(compaction_proactiveness)
+/* A nonzero value also starts a proactive compaction round on every node (compaction.c). */
+static int compaction_proactiveness_sysctl_handler(struct zpa_machine *m, const long *vals, unsigned n)
+{
+	(void)n;
+	WRITE_ONCE(m->t.compaction_proactiveness, vals[0]);
+	kcompactd_proactive_trigger(m);
+	return 0;
+}
 STORE_ONLY_HANDLER(extfrag_threshold)
 STORE_ONLY_HANDLER(oom_kill_allocating_task)
 STORE_ONLY_HANDLER(swappiness)

@@ -14,10 +14,11 @@
  * page of a CMA pageblock unless the caller isolates for CMA.
  *
  * Contiguous ranges (alloc_contig_range() and friends in mm/page_alloc.c).
- * The range is isolated, the per-CPU lists are drained, and every page in it
- * must then be free: zpa has no page migration yet, so a page in use makes
- * the call fail with ZPA_EBUSY after undoing the isolation (Linux would
- * migrate movable pages first).  On success each page of the range is an
+ * The range is isolated, the per-CPU lists are drained, the movable pages in
+ * use (zpa/reclaim.h: LRU pages of owners with migrate(), pages marked with
+ * zpa_page_set_movable) are migrated out, and every page in it must then be
+ * free: a page that stays in use makes the call fail with ZPA_EBUSY after
+ * undoing the isolation.  On success each page of the range is an
  * allocated order-0 page with reference count 1, freed page by page or with
  * zpa_free_contig_range().
  *
@@ -99,10 +100,11 @@ int zpa_test_pages_isolated(struct zpa_machine *m, zpa_pfn_t start_pfn, zpa_pfn_
  * alloc_contig_range(): allocate exactly the pages [start, end) (any
  * alignment, one zone) as order-0 pages with reference count 1.  migratetype
  * is ZPA_MIGRATE_MOVABLE or ZPA_MIGRATE_CMA: the type of the pageblocks, as
- * Linux requires.  gfp is the migration mask (only __GFP_NOWARN matters
- * until migration exists).  Returns 0; ZPA_EINVAL for a bad range or type;
- * ZPA_EBUSY when isolation fails or a page in the range is in use — then
- * nothing has changed (the isolation is undone).
+ * Linux requires.  gfp: __GFP_NOWARN silences the busy report (migration
+ * targets are GFP_USER | __GFP_MOVABLE, as Linux's).  Returns 0; ZPA_EINVAL
+ * for a bad range or type; ZPA_EBUSY when isolation fails or a page in the
+ * range stays in use, ZPA_ENOMEM when migration found no target memory —
+ * then the isolation is undone (pages already migrated stay moved).
  */
 int zpa_alloc_contig_range(struct zpa_machine *m, zpa_pfn_t start, zpa_pfn_t end, int migratetype,
 			   zpa_gfp_t gfp);
