@@ -1,12 +1,11 @@
 /*
  * contract_stubs.c - WEAK placeholders for the public calls of zpa/reclaim.h
- * whose implementations come with the reclaim and compaction work (vmscan.c,
- * compaction.c): shrinkers, drop_caches and the compaction calls.  They let
- * the models (model.c) and `zpa run pressure` build and run against the
- * contract before that work is merged.  Every definition is weak, so the
- * real one wins wherever both are linked; DELETE THIS FILE once vmscan.c and
- * compaction.c define these calls (`nm libzpa.a | grep ' W zpa_'` then
- * shows none of them).
+ * whose implementations come with the reclaim work (vmscan.c): the
+ * shrinkers and drop_caches.  They let the models (model.c) and `zpa run
+ * pressure` build and run against the contract before that work is merged.
+ * Every definition is weak, so the real one wins wherever both are linked;
+ * DELETE THIS FILE once vmscan.c defines these calls (`nm libzpa.a | grep
+ * ' W zpa_'` then shows none of them).
  *
  * What the placeholders do: nothing, and they report nothing done.
  *
@@ -28,10 +27,3 @@ ZPA_WEAK int zpa_shrinker_register(struct zpa_machine *m, const struct zpa_shrin
 ZPA_WEAK void zpa_shrinker_unregister(struct zpa_machine *m, struct zpa_shrinker *s) { (void)m; (void)s; }
 
 ZPA_WEAK uint64_t zpa_drop_caches(struct zpa_machine *m, int what) { (void)m; (void)what; return 0; }
-
-ZPA_WEAK uint64_t zpa_compact_memory(struct zpa_machine *m) { (void)m; return 0; }
-ZPA_WEAK int64_t zpa_compact_node(struct zpa_machine *m, int nid)
-{
-	return nid >= 0 && (unsigned)nid < m->nr_nodes && m->nodes[nid] ? 0 : ZPA_ENOENT;
-}
-ZPA_WEAK int zpa_fragmentation_score(struct zpa_machine *m, int nid) { (void)m; (void)nid; return 0; }
