@@ -19,6 +19,7 @@ static const char overview_help[] =
 	"  zpa info [MACHINE] [VIEW...] print /proc views of a machine in Linux's format\n"
 	"  zpa run [MACHINE] [OPTIONS]  run the default workload on a machine\n"
 	"  zpa run stress-highalloc     high-order allocation test, grouping by mobility on/off\n"
+	"  zpa run pressure             reclaim, compaction and OOM under a simulated workload\n"
 	"  zpa replay --snapshot DIR TRACE  replay a kernel trace (see 'zpa replay --help')\n"
 	"  zpa record -- COMMAND        record the kmem tracepoints and a snapshot (root)\n"
 	"  zpa help [COMMAND]           this text, or one command's\n"
@@ -88,6 +89,42 @@ static const char run_help[] =
 	"Exit status: 0 when zpa_check() passes after the run, 1 otherwise.\n"
 	"\n";
 
+static const char pressure_help[] =
+	"Usage: zpa run pressure [MACHINE] [--seed N] [--json FILE]\n"
+	"\n"
+	"Run the slow path end to end on a simulated clock: kswapd, kcompactd and the\n"
+	"OOM reaper in MANUAL mode, stepped every 10 ms of simulated time\n"
+	"(zpa_daemon_step), under the built-in memory models (zpa/model.h): a page\n"
+	"cache read in a stream and a re-read hot set (some writes, a flusher), an\n"
+	"application, a restarting batch job and a THP task with anonymous memory\n"
+	"and a swap device of a quarter of memory, and a dentry-like slab cache with\n"
+	"a shrinker.  Four phases, each checked against what Linux 6.1 shows:\n"
+	"  moderate  growth kswapd can follow: pgscan_kswapd > 0, no direct reclaim\n"
+	"            (allocstall_*, pgscan_direct unchanged), free pages above min\n"
+	"  heavy     bursts of 4 x (high - min) pages between daemon steps: direct\n"
+	"            reclaim (allocstall_normal, pgscan_direct) and compaction\n"
+	"            (compact_stall)\n"
+	"  order-9   in fragmented memory a THP request without reclaim\n"
+	"            (GFP_TRANSHUGE_LIGHT|__GFP_NORETRY) fails, GFP_TRANSHUGE succeeds\n"
+	"            through compaction (compact_success > 0)\n"
+	"  oom       tasks with chosen oom_score_adj grow until swap and reclaimable\n"
+	"            memory are gone: one OOM kill, of the task with the highest\n"
+	"            badness (rss + swap + page tables + adj * totalpages / 1000),\n"
+	"            which the scenario works out itself\n"
+	"Prints each phase's ticks, free pages (min/avg/max) against the watermarks,\n"
+	"counter changes and expectations.  docs/PRESSURE.md has the details.\n"
+	"\n"
+	"Options:\n"
+	"  --seed N       seed of the workload's random numbers (default 42)\n"
+	"  --json FILE    also write the results as JSON to FILE ('-': only JSON, to\n"
+	"                 stdout), with every /proc/vmstat counter of the final state\n"
+	"\n"
+	"The machine options are those of every command; without any, the machine is\n"
+	"one node of 1 GiB (one Normal zone) with 2 CPUs.\n"
+	"\n"
+	"Exit status: 0 when every phase met its expectations, 1 otherwise.\n"
+	"\n";
+
 static const char help_help[] =
 	"Usage: zpa help [COMMAND]\n"
 	"\n"
@@ -104,6 +141,9 @@ int cli_print_help(FILE *f, const char *cmd)
 		fputs(cli_machine_help, f);
 	} else if (strcmp(cmd, "run") == 0) {
 		fputs(run_help, f);
+		fputs(cli_machine_help, f);
+	} else if (strcmp(cmd, "pressure") == 0) {
+		fputs(pressure_help, f);
 		fputs(cli_machine_help, f);
 	} else if (strcmp(cmd, "help") == 0) {
 		fputs(help_help, f);

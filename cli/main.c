@@ -12,6 +12,7 @@
 #include "cli.h"
 
 int cmd_stress(int argc, char **argv); /* `zpa run stress-highalloc` (cmd_stress.c) */
+int cmd_pressure(int argc, char **argv); /* `zpa run pressure` (cmd_pressure.c) */
 int cmd_replay(int argc, char **argv); /* `zpa replay` (cmd_replay.c) */
 int cmd_record(int argc, char **argv); /* `zpa record` (cmd_record.c) */
 
@@ -32,6 +33,8 @@ int main(int argc, char **argv)
 		return cmd_info(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") == 0 && argc > 2 && strcmp(argv[2], "stress-highalloc") == 0)
 		return cmd_stress(argc - 2, argv + 2); /* cmd_stress.c */
+	if (strcmp(cmd, "run") == 0 && argc > 2 && strcmp(argv[2], "pressure") == 0)
+		return cmd_pressure(argc - 2, argv + 2); /* cmd_pressure.c */
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "replay") == 0)

@@ -36,7 +36,7 @@ bool pfn_to_node_page(const struct zpa_machine *m, zpa_pfn_t pfn, pg_data_t **pg
 	if (!pgdat)
 		return false;
 	struct zpa_page *page = pfn_to_page_nid(pgdat, (unsigned long)pfn);
-	if (READ_ONCE(page->flags) & (PG_hole | PG_reserved))
+	if (READ_ONCE(page->flags) & (PG_hole | PG_reserved)) /* other bits change under us (LRU RMWs) */
 		return false;
 	*pgdatp = pgdat;
 	*pagep = page;
