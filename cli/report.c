@@ -127,7 +127,8 @@ static void print_zones(FILE *f, struct zpa_machine *m)
 	fprintf(f, "  (free: pages in the buddy lists, NR_FREE_PAGES; per-CPU lists not included)\n");
 	if (boosted)
 		fprintf(f, "  (a boost raises every watermark of its zone after a pageblock fallback;\n"
-			   "   kswapd would lower it again, and there is no kswapd yet)\n");
+			   "   kswapd gives it back when it runs; with nothing reclaimable a node that\n"
+			   "   failed 16 times is left alone, as Linux leaves a hopeless node)\n");
 }
 
 void cli_print_summary(FILE *f, struct zpa_machine *m, const struct wl_result *r,

@@ -26,7 +26,7 @@
  *   settle (last 15%)                     65%
  * where the peak leaves free only the zones' summed min watermarks (at most
  * 99.5%, at least 80%): deep enough that ordinary requests fail once a zone
- * reaches its min watermark (plus any boost, which stays up without kswapd)
+ * reaches its min watermark (plus any boost)
  * while atomic ones may still dip into the reserves.  The
  * probability of allocating is 0.5 + 30 * (target - in_use) / managed,
  * clamped to [0.1, 0.9].  The churn phase pushes the machine into

@@ -651,6 +651,9 @@ static void dump_header(struct zpa_machine *m, const struct zpa_oom_control *oc,
 	if (cot) {
 		memcpy(cur_comm, cot->comm, sizeof cur_comm);
 		cur_adj = cot->oom_score_adj;
+	} else if (cur && cur->comm[0]) {
+		/* not a candidate, but named with zpa_task_set_comm() */
+		memcpy(cur_comm, cur->comm, sizeof cur_comm);
 	}
 	zpa_spin_unlock(&st->reg_lock);
 	char gfp[256] = "";

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,13 +79,15 @@ int zpa_port_membarrier(void)
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
-static void (*exit_fn)(void *);
+/* The one exit function zpa registers; atomic: every new thread stores it, exiting threads read it. */
+static void (*_Atomic exit_fn)(void *);
 static int exit_key_ok;
 
 static void exit_trampoline(void *arg)
 {
-	if (exit_fn && arg)
-		exit_fn(arg);
+	void (*fn)(void *) = atomic_load_explicit(&exit_fn, memory_order_acquire);
+	if (fn && arg)
+		fn(arg);
 }
 
 static void exit_key_setup(void)
@@ -94,7 +97,7 @@ static void exit_key_setup(void)
 
 int zpa_port_thread_exit_hook(void (*fn)(void *), void *arg)
 {
-	exit_fn = fn; /* zpa registers one function only */
+	atomic_store_explicit(&exit_fn, fn, memory_order_release); /* zpa registers one function only */
 	pthread_once(&exit_once, exit_key_setup);
 	if (!exit_key_ok)
 		return -1;

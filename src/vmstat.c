@@ -24,7 +24,7 @@
  *     printed per CPU as Linux does (count/high/batch and the vmstat
  *     threshold); per-thread lists of the hosted fast path are not CPUs and
  *     are not listed (their pages are in zpa_zone_info().pcp).
- *     "node_unreclaimable" is 0: zpa has no reclaim that could give up.
+ *     "node_unreclaimable" is kswapd_failures >= MAX_RECLAIM_RETRIES.
  *   - The per-zone counter lists (zone_stat_item, numa_stat_item) are printed
  *     whole: they are zpa's own counters, even those that stay 0 because the
  *     pages they count (LRU, mlock, zsmalloc) do not exist in zpa.
@@ -263,7 +263,7 @@ static void zoneinfo_show_print(struct zpa_buf *b, struct zpa_machine *m, pg_dat
 
 	zoneinfo_show_pagesets(b, m, zone, ctx);
 
-	zpa_bprintf(b, "\n  node_unreclaimable:  %u", 0u);
+	zpa_bprintf(b, "\n  node_unreclaimable:  %u", READ_ONCE(pgdat->kswapd_failures) >= MAX_RECLAIM_RETRIES ? 1u : 0u);
 	zpa_bprintf(b, "\n  start_pfn:           %lu", zone->zone_start_pfn);
 	zpa_bprintf(b, "\n");
 }

@@ -367,7 +367,17 @@ static void test_atomic_never_reclaims(void **state)
 	assert_int_equal(s->cache.evict_calls, 0);
 	assert_int_equal(vm(s->m, "allocstall_normal"), 0);
 	assert_int_equal(vm(s->m, "pgscan_direct"), 0);
-	assert_true(vm(s->m, "zpa_kswapd_wake") > 0 || vm(s->m, "pgscan_kswapd") == 0);
+	/* It woke kswapd, which reclaims in its own context when it runs (here: the next step). */
+	assert_int_equal(vm(s->m, "pgscan_kswapd"), 0);
+	zpa_daemon_step(s->m, 100);
+	assert_true(vm(s->m, "pgscan_kswapd") > 0);
+	assert_true(s->cache.evicted > 0);
+	unsigned long evict_calls = s->cache.evict_calls;
+	/* refill what kswapd freed, so memory is exhausted again */
+	zpa_gfp_t fillgfp = (ZPA_GFP_HIGHUSER_MOVABLE & ~ZPA___GFP_RECLAIM) | ZPA___GFP_MEMALLOC | ZPA___GFP_NOWARN;
+	zpa_pfn_t p;
+	while ((p = zpa__alloc_pages(s->m, NULL, fillgfp, 0, 0, NULL)) != ZPA_PFN_NONE)
+		pin(&s->pins, p);
 	/* GFP_ATOMIC may use part of the min reserve that GFP_NOWAIT may not */
 	struct zpa_zone_info zi;
 	assert_int_equal(zpa_zone_info(s->m, 0, ZPA_ZONE_NORMAL, &zi), 0);
@@ -376,7 +386,7 @@ static void test_atomic_never_reclaims(void **state)
 	assert_true(zpa__alloc_pages(s->m, NULL, ZPA_GFP_NOWAIT | ZPA___GFP_NOWARN, 0, 0, NULL) == ZPA_PFN_NONE);
 	pfn = zpa__alloc_pages(s->m, NULL, ZPA_GFP_ATOMIC | ZPA___GFP_NOWARN, 0, 0, NULL);
 	assert_true(pfn != ZPA_PFN_NONE);
-	assert_int_equal(s->cache.evict_calls, 0);
+	assert_int_equal(s->cache.evict_calls, evict_calls);
 	assert_int_equal(zpa_free_pages(s->m, pfn, 0), 0);
 	setup_free(s);
 }
