@@ -243,6 +243,23 @@ static int lru_lock_page(struct zpa_machine *m, zpa_pfn_t pfn, pg_data_t **pgdat
 	return 0;
 }
 
+/*
+ * One LRU call on the allocated head block at pfn: fn runs with the node's
+ * lru_lock held and the page's flags read once; its result is the call's.
+ */
+typedef int (*lru_page_fn)(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page, uint32_t f, int arg);
+static int lru_page_call(struct zpa_machine *m, zpa_pfn_t pfn, lru_page_fn fn, int arg)
+{
+	pg_data_t *pgdat;
+	struct zpa_page *page;
+	int err = lru_lock_page(m, pfn, &pgdat, &page);
+	if (err)
+		return err;
+	err = fn(m, pgdat, page, READ_ONCE(page->flags), arg);
+	zpa_spin_unlock(&pgdat->lruvec.lru_lock);
+	return err;
+}
+
 int zpa_lru_add(struct zpa_machine *m, zpa_pfn_t pfn, int owner, unsigned flags)
 {
 	pg_data_t *pgdat;
@@ -275,14 +292,11 @@ int zpa_lru_add(struct zpa_machine *m, zpa_pfn_t pfn, int owner, unsigned flags)
 	return 0;
 }
 
-int zpa_lru_del(struct zpa_machine *m, zpa_pfn_t pfn)
+static int lru_del_locked(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page, uint32_t f, int arg)
 {
-	pg_data_t *pgdat;
-	struct zpa_page *page;
-	int err = lru_lock_page(m, pfn, &pgdat, &page);
-	if (err)
-		return err;
-	uint32_t f = READ_ONCE(page->flags);
+	int err = 0;
+	(void)m;
+	(void)arg;
 	if (f & PG_isolated)
 		err = ZPA_EBUSY;
 	else if (!(f & PG_onlru))
@@ -291,18 +305,19 @@ int zpa_lru_del(struct zpa_machine *m, zpa_pfn_t pfn)
 		lru_list_del(pgdat, page, page_lru_of(f));
 		clear_lru_state(pgdat, page, f);
 	}
-	zpa_spin_unlock(&pgdat->lruvec.lru_lock);
 	return err;
 }
 
-int zpa_mark_page_accessed(struct zpa_machine *m, zpa_pfn_t pfn)
+int zpa_lru_del(struct zpa_machine *m, zpa_pfn_t pfn)
 {
-	pg_data_t *pgdat;
-	struct zpa_page *page;
-	int err = lru_lock_page(m, pfn, &pgdat, &page);
-	if (err)
-		return err;
-	uint32_t f = READ_ONCE(page->flags);
+	return lru_page_call(m, pfn, lru_del_locked, 0);
+}
+
+static int mark_page_accessed_locked(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page, uint32_t f, int arg)
+{
+	int err = 0;
+	(void)m;
+	(void)arg;
 	if (!(f & (PG_onlru | PG_isolated))) {
 		err = ZPA_EINVAL;
 	} else if (!(f & PG_referenced)) {
@@ -319,36 +334,38 @@ int zpa_mark_page_accessed(struct zpa_machine *m, zpa_pfn_t pfn)
 		page_flags_clear(page, PG_referenced);
 		count_vm_event(m, PGACTIVATE, page_nr(page));
 	}
-	zpa_spin_unlock(&pgdat->lruvec.lru_lock);
 	return err;
 }
 
-int zpa_page_set_dirty(struct zpa_machine *m, zpa_pfn_t pfn)
+int zpa_mark_page_accessed(struct zpa_machine *m, zpa_pfn_t pfn)
 {
-	pg_data_t *pgdat;
-	struct zpa_page *page;
-	int err = lru_lock_page(m, pfn, &pgdat, &page);
-	if (err)
-		return err;
-	uint32_t f = READ_ONCE(page->flags);
+	return lru_page_call(m, pfn, mark_page_accessed_locked, 0);
+}
+
+static int page_set_dirty_locked(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page, uint32_t f, int arg)
+{
+	int err = 0;
+	(void)m;
+	(void)arg;
 	if (!(f & (PG_onlru | PG_isolated)))
 		err = ZPA_EINVAL;
 	else if (!(f & PG_dirty)) {
 		page_flags_set(page, PG_dirty);
 		dirty_count(pgdat, page, f, 1);
 	}
-	zpa_spin_unlock(&pgdat->lruvec.lru_lock);
 	return err;
 }
 
-int zpa_page_end_writeback(struct zpa_machine *m, zpa_pfn_t pfn)
+int zpa_page_set_dirty(struct zpa_machine *m, zpa_pfn_t pfn)
 {
-	pg_data_t *pgdat;
-	struct zpa_page *page;
-	int err = lru_lock_page(m, pfn, &pgdat, &page);
-	if (err)
-		return err;
-	uint32_t f = READ_ONCE(page->flags);
+	return lru_page_call(m, pfn, page_set_dirty_locked, 0);
+}
+
+static int page_end_writeback_locked(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page, uint32_t f, int arg)
+{
+	int err = 0;
+	(void)m;
+	(void)arg;
 	if (!(f & PG_writeback)) {
 		err = ZPA_EINVAL;
 	} else {
@@ -369,44 +386,50 @@ int zpa_page_end_writeback(struct zpa_machine *m, zpa_pfn_t pfn)
 			count_vm_event(m, PGROTATED, page_nr(page));
 		}
 	}
-	zpa_spin_unlock(&pgdat->lruvec.lru_lock);
+	return err;
+}
+
+int zpa_page_end_writeback(struct zpa_machine *m, zpa_pfn_t pfn)
+{
+	return lru_page_call(m, pfn, page_end_writeback_locked, 0);
+}
+
+static int page_set_movable_locked(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page, uint32_t f, int arg)
+{
+	int err = 0;
+	(void)m;
+	(void)arg;
+	if ((f & (PG_LRU_BITS | PG_listed)) || (page_order(page) && !(f & PG_head)))
+		err = ZPA_EINVAL;
+	else
+		page_flags_set(page, (uint32_t)arg << PG_OWNER_SHIFT);
 	return err;
 }
 
 int zpa_page_set_movable(struct zpa_machine *m, zpa_pfn_t pfn, int owner)
 {
-	pg_data_t *pgdat;
-	struct zpa_page *page;
 	if (!m || !page_owner_ops(m, owner) || !m->owner_ops[owner]->migrate)
 		return ZPA_EINVAL;
-	int err = lru_lock_page(m, pfn, &pgdat, &page);
-	if (err)
-		return err;
-	uint32_t f = READ_ONCE(page->flags);
-	if ((f & (PG_LRU_BITS | PG_listed)) || (page_order(page) && !(f & PG_head)))
-		err = ZPA_EINVAL;
-	else
-		page_flags_set(page, (uint32_t)owner << PG_OWNER_SHIFT);
-	zpa_spin_unlock(&pgdat->lruvec.lru_lock);
-	return err;
+	return lru_page_call(m, pfn, page_set_movable_locked, owner);
 }
 
-int zpa_page_clear_movable(struct zpa_machine *m, zpa_pfn_t pfn)
+static int page_clear_movable_locked(struct zpa_machine *m, pg_data_t *pgdat, struct zpa_page *page, uint32_t f, int arg)
 {
-	pg_data_t *pgdat;
-	struct zpa_page *page;
-	int err = lru_lock_page(m, pfn, &pgdat, &page);
-	if (err)
-		return err;
-	uint32_t f = READ_ONCE(page->flags);
+	int err = 0;
+	(void)m;
+	(void)arg;
 	if (f & PG_isolated)
 		err = ZPA_EBUSY;
 	else if ((f & PG_onlru) || !(f & PG_OWNER_MASK))
 		err = ZPA_EINVAL;
 	else
 		page_flags_clear(page, PG_OWNER_MASK);
-	zpa_spin_unlock(&pgdat->lruvec.lru_lock);
 	return err;
+}
+
+int zpa_page_clear_movable(struct zpa_machine *m, zpa_pfn_t pfn)
+{
+	return lru_page_call(m, pfn, page_clear_movable_locked, 0);
 }
 
 int zpa_lru_sizes(struct zpa_machine *m, int nid, uint64_t out[ZPA_NR_LRU_LISTS])
