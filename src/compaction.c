@@ -1340,16 +1340,20 @@ bool compaction_zonelist_suitable(struct zpa_machine *m, const struct alloc_cont
 
 /* ---- whole nodes: compact_memory, compact_node, proactive compaction ---- */
 
-/* compact_node(): every populated zone of the node fully, at sync, hints ignored. */
-static unsigned long compact_node(struct zpa_machine *m, pg_data_t *pgdat)
+/*
+ * Compact every populated zone of the node whole, skip hints ignored, in
+ * mode; proactive runs stop each zone at its low score mark.
+ */
+static unsigned long compact_node_zones(struct zpa_machine *m, pg_data_t *pgdat, int mode, bool proactive)
 {
 	struct compact_control cc = {
 		.m = m,
 		.order = -1,
-		.mode = MIGRATE_SYNC,
+		.mode = mode,
 		.ignore_skip_hint = true,
 		.whole_zone = true,
 		.gfp_mask = ZPA_GFP_KERNEL,
+		.proactive_compaction = proactive,
 	};
 	for (unsigned zi = 0; zi < m->nr_zone_types; zi++) {
 		struct zone *z = &pgdat->node_zones[zi];
@@ -1359,6 +1363,12 @@ static unsigned long compact_node(struct zpa_machine *m, pg_data_t *pgdat)
 		compact_zone(&cc, NULL);
 	}
 	return cc.nr_migrated;
+}
+
+/* compact_node(): every populated zone of the node fully, at sync, hints ignored. */
+static unsigned long compact_node(struct zpa_machine *m, pg_data_t *pgdat)
+{
+	return compact_node_zones(m, pgdat, MIGRATE_SYNC, false);
 }
 
 uint64_t zpa_compact_memory(struct zpa_machine *m)
@@ -1389,23 +1399,7 @@ int zpa_fragmentation_score(struct zpa_machine *m, int nid)
 /* proactive_compact_node(): every zone until its score is at the low mark. */
 static unsigned long proactive_compact_node(struct zpa_machine *m, pg_data_t *pgdat)
 {
-	struct compact_control cc = {
-		.m = m,
-		.order = -1,
-		.mode = MIGRATE_SYNC_LIGHT,
-		.ignore_skip_hint = true,
-		.whole_zone = true,
-		.gfp_mask = ZPA_GFP_KERNEL,
-		.proactive_compaction = true,
-	};
-	for (unsigned zi = 0; zi < m->nr_zone_types; zi++) {
-		struct zone *z = &pgdat->node_zones[zi];
-		if (!populated_zone(z))
-			continue;
-		cc.zone = z;
-		compact_zone(&cc, NULL);
-	}
-	return cc.nr_migrated;
+	return compact_node_zones(m, pgdat, MIGRATE_SYNC_LIGHT, true);
 }
 
 /* ---- kcompactd ---- */
