@@ -188,6 +188,7 @@ struct wl_class {
 	zpa_gfp_t gfp;
 	unsigned min_order, max_order;
 	unsigned weight;        /* share of allocation requests, per mille */
+	bool lru;               /* pages go on the LRU as page cache: reclaim may evict them */
 };
 
 #define WL_NR_CLASSES 7
@@ -198,6 +199,8 @@ struct wl_class_stats {
 	uint64_t pages;          /* pages handed out (successful requests) */
 	uint64_t frees;          /* blocks of this class freed again */
 	uint64_t live;           /* blocks still held at the end */
+	uint64_t reclaimed;      /* blocks reclaim evicted (LRU classes) */
+	uint64_t migrated;       /* blocks compaction moved (LRU classes) */
 	uint64_t node_pages[ZPA_MAX_NODES]; /* pages handed out per node */
 };
 

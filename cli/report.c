@@ -58,8 +58,9 @@ static void print_classes(FILE *f, const struct wl_result *r)
 	uint64_t req = 0, fail = 0, pages = 0, frees = 0, live = 0;
 
 	fprintf(f, "Allocation requests by GFP class:\n");
-	fprintf(f, "  %-16s %-*s %-6s %10s %9s %7s %11s %10s %9s\n", "class", (int)gw,
-		"gfp flags", "orders", "requests", "failed", "fail%", "pages", "freed", "held");
+	uint64_t reclaimed = 0;
+	fprintf(f, "  %-16s %-*s %-6s %10s %9s %7s %11s %10s %9s %10s\n", "class", (int)gw,
+		"gfp flags", "orders", "requests", "failed", "fail%", "pages", "freed", "held", "reclaimed");
 	for (unsigned c = 0; c < WL_NR_CLASSES; c++) {
 		const struct wl_class *k = &wl_classes[c];
 		const struct wl_class_stats *s = &r->cls[c];
@@ -69,19 +70,20 @@ static void print_classes(FILE *f, const struct wl_result *r)
 			snprintf(orders, sizeof(orders), "%u", k->min_order);
 		else
 			snprintf(orders, sizeof(orders), "%u-%u", k->min_order, k->max_order);
-		fprintf(f, "  %-16s %-*s %-6s %10llu %9llu %6.2f%% %11llu %10llu %9llu\n", k->name,
+		fprintf(f, "  %-16s %-*s %-6s %10llu %9llu %6.2f%% %11llu %10llu %9llu %10llu\n", k->name,
 			(int)gw, gfp, orders, (unsigned long long)s->requests,
 			(unsigned long long)s->failures, pct(s->failures, s->requests),
 			(unsigned long long)s->pages, (unsigned long long)s->frees,
-			(unsigned long long)s->live);
+			(unsigned long long)s->live, (unsigned long long)s->reclaimed);
 		req += s->requests, fail += s->failures, pages += s->pages;
-		frees += s->frees, live += s->live;
+		frees += s->frees, live += s->live, reclaimed += s->reclaimed;
 	}
-	fprintf(f, "  %-16s %-*s %-6s %10llu %9llu %6.2f%% %11llu %10llu %9llu\n", "total",
+	fprintf(f, "  %-16s %-*s %-6s %10llu %9llu %6.2f%% %11llu %10llu %9llu %10llu\n", "total",
 		(int)gw, "", "", (unsigned long long)req, (unsigned long long)fail,
 		pct(fail, req), (unsigned long long)pages, (unsigned long long)frees,
-		(unsigned long long)live);
-	fprintf(f, "  (pages: pages handed out; freed/held: blocks freed again / still held)\n");
+		(unsigned long long)live, (unsigned long long)reclaimed);
+	fprintf(f, "  (pages: pages handed out; freed/held: blocks freed again / still held;\n"
+		   "   reclaimed: page cache blocks kswapd or direct reclaim evicted)\n");
 }
 
 /* The table of requests by order (orders never requested are left out). */
@@ -163,8 +165,24 @@ void cli_print_summary(FILE *f, struct zpa_machine *m, const struct wl_result *r
 	fprintf(f, "Failures: %llu of %llu requests (%.2f%%)", (unsigned long long)r->failures,
 		(unsigned long long)r->allocs, pct(r->failures, r->allocs));
 	if (r->failures)
-		fprintf(f, "; expected under pressure: the workload's pages are not reclaimable and it registers no task to kill");
+		fprintf(f, "; expected under pressure: only the page cache class is reclaimable and no task is registered to kill");
 	fputc('\n', f);
+	{
+		static const char *const names[] = { "pgscan_kswapd", "pgsteal_kswapd", "pgscan_direct", "pgsteal_direct",
+						      "allocstall_dma", "allocstall_dma32", "allocstall_normal",
+						      "allocstall_movable", "compact_stall", "compact_success",
+						      "pgmigrate_success", "oom_kill" };
+		uint64_t v[sizeof names / sizeof names[0]];
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+			v[i] = zpa_vmstat(m, names[i], NULL);
+		fprintf(f, "Reclaim: kswapd scanned %llu, reclaimed %llu; direct reclaim scanned %llu, reclaimed %llu "
+			   "(allocstall %llu)\n",
+			(unsigned long long)v[0], (unsigned long long)v[1], (unsigned long long)v[2],
+			(unsigned long long)v[3], (unsigned long long)(v[4] + v[5] + v[6] + v[7]));
+		fprintf(f, "Compaction: %llu stalls, %llu successes, %llu pages migrated; OOM kills: %llu\n",
+			(unsigned long long)v[8], (unsigned long long)v[9], (unsigned long long)v[10],
+			(unsigned long long)v[11]);
+	}
 	if (r->free_errors)
 		fprintf(f, "Refused frees: %llu (first: %s) -- a bug\n",
 			(unsigned long long)r->free_errors, zpa_strerror(r->first_free_error));
@@ -231,11 +249,12 @@ int cli_write_json(FILE *f, struct zpa_machine *m, const struct wl_result *r,
 		json_string(f, gfp);
 		fprintf(f, ", \"gfp_mask\": \"%#x\", \"min_order\": %u, \"max_order\": %u, "
 			"\"requests\": %llu, \"failures\": %llu, \"pages\": %llu, \"frees\": %llu, "
-			"\"held\": %llu, \"node_pages\": [",
+			"\"held\": %llu, \"reclaimed\": %llu, \"migrated\": %llu, \"node_pages\": [",
 			(unsigned)wl_classes[c].gfp, wl_classes[c].min_order, wl_classes[c].max_order,
 			(unsigned long long)s->requests, (unsigned long long)s->failures,
 			(unsigned long long)s->pages, (unsigned long long)s->frees,
-			(unsigned long long)s->live);
+			(unsigned long long)s->live, (unsigned long long)s->reclaimed,
+			(unsigned long long)s->migrated);
 		for (unsigned nid = 0; nid < nodes && nid < ZPA_MAX_NODES; nid++)
 			fprintf(f, "%s%llu", nid ? ", " : "", (unsigned long long)s->node_pages[nid]);
 		fprintf(f, "]}%s\n", c + 1 < WL_NR_CLASSES ? "," : "");

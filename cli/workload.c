@@ -30,10 +30,14 @@
  * while atomic ones may still dip into the reserves.  The
  * probability of allocating is 0.5 + 30 * (target - in_use) / managed,
  * clamped to [0.1, 0.9].  The churn phase pushes the machine into
- * fragmentation and watermark pressure; the workload's pages are not on
- * any LRU list and no task is registered with the OOM killer, so requests
- * that climb the whole slow path there fail, and are counted and reported
- * (`zpa run pressure` is the scenario with reclaimable memory).
+ * fragmentation and watermark pressure.  The "anon/page cache" class is
+ * reclaimable: its blocks go on the LRU lists under the workload's page
+ * owner, whose evict() drops a block from the live table and frees it and
+ * whose migrate() renames it, so kswapd (inline), direct reclaim and
+ * compaction work on it; the other classes are not, and no task is
+ * registered with the OOM killer, so requests that climb the whole slow
+ * path fail, and are counted and reported (`zpa run pressure` is the
+ * scenario with every kind of reclaimable memory and OOM).
  * Blocks still held at the end stay allocated.
  *
  * Randomness comes from xoshiro256** seeded through splitmix64, so a seed,
@@ -51,13 +55,13 @@
 #include "rng.h"
 
 const struct wl_class wl_classes[WL_NR_CLASSES] = {
-	{ "slab",            ZPA_GFP_KERNEL,                  0, 0, 300 },
-	{ "anon/page cache", ZPA_GFP_HIGHUSER_MOVABLE,        0, 0, 440 },
-	{ "slab compound",   ZPA_GFP_KERNEL | ZPA___GFP_COMP, 1, 3, 120 },
-	{ "atomic",          ZPA_GFP_ATOMIC,                  0, 0,  60 },
-	{ "driver DMA32",    ZPA_GFP_KERNEL | ZPA_GFP_DMA32,  0, 0,  60 },
-	{ "driver DMA",      ZPA_GFP_KERNEL | ZPA_GFP_DMA,    0, 1,   5 },
-	{ "THP",             ZPA_GFP_TRANSHUGE,               9, 9,  15 },
+	{ "slab",            ZPA_GFP_KERNEL,                  0, 0, 300, false },
+	{ "anon/page cache", ZPA_GFP_HIGHUSER_MOVABLE,        0, 0, 440, true },
+	{ "slab compound",   ZPA_GFP_KERNEL | ZPA___GFP_COMP, 1, 3, 120, false },
+	{ "atomic",          ZPA_GFP_ATOMIC,                  0, 0,  60, false },
+	{ "driver DMA32",    ZPA_GFP_KERNEL | ZPA_GFP_DMA32,  0, 0,  60, false },
+	{ "driver DMA",      ZPA_GFP_KERNEL | ZPA_GFP_DMA,    0, 1,   5, false },
+	{ "THP",             ZPA_GFP_TRANSHUGE,               9, 9,  15, false },
 };
 
 /* Phase boundaries and targets, in percent. */
@@ -82,8 +86,21 @@ struct live_block {
 	uint8_t cls;
 };
 
+/*
+ * The live table's index of an LRU class block, by pfn: open addressing with
+ * linear probing and backward-shift deletion, so reclaim and compaction
+ * (which name pages by pfn) find their blocks.
+ */
+struct pfn_index {
+	zpa_pfn_t *key;          /* ZPA_PFN_NONE: empty */
+	size_t *val;
+	size_t cap, used;        /* cap: a power of two */
+};
+
 struct wl_state {
 	struct zpa_machine *m;
+	int owner;               /* the page owner of the LRU classes */
+	struct pfn_index idx;
 	struct rng rng;
 	struct zpa_task **tasks;
 	unsigned nr_tasks;
@@ -92,6 +109,127 @@ struct wl_state {
 	struct live_block *live;
 	size_t nr_live, cap_live;
 	struct wl_result *r;
+};
+
+static size_t pfn_slot(const struct pfn_index *x, zpa_pfn_t pfn)
+{
+	return (size_t)((pfn * 0x9e3779b97f4a7c15ull) >> 17) & (x->cap - 1);
+}
+
+static size_t *pfn_find(struct pfn_index *x, zpa_pfn_t pfn)
+{
+	if (!x->cap)
+		return NULL;
+	for (size_t i = pfn_slot(x, pfn);; i = (i + 1) & (x->cap - 1)) {
+		if (x->key[i] == pfn)
+			return &x->val[i];
+		if (x->key[i] == ZPA_PFN_NONE)
+			return NULL;
+	}
+}
+
+static int pfn_put(struct pfn_index *x, zpa_pfn_t pfn, size_t val)
+{
+	if ((x->used + 1) * 2 > x->cap) {
+		struct pfn_index n = { .cap = x->cap ? x->cap * 2 : 65536 };
+		n.key = malloc(n.cap * sizeof(*n.key));
+		n.val = malloc(n.cap * sizeof(*n.val));
+		if (!n.key || !n.val) {
+			free(n.key);
+			free(n.val);
+			return ZPA_ENOMEM;
+		}
+		for (size_t i = 0; i < n.cap; i++)
+			n.key[i] = ZPA_PFN_NONE;
+		for (size_t i = 0; i < x->cap; i++)
+			if (x->key[i] != ZPA_PFN_NONE)
+				pfn_put(&n, x->key[i], x->val[i]);
+		free(x->key);
+		free(x->val);
+		*x = n;
+	}
+	size_t i = pfn_slot(x, pfn);
+	while (x->key[i] != ZPA_PFN_NONE)
+		i = (i + 1) & (x->cap - 1);
+	x->key[i] = pfn;
+	x->val[i] = val;
+	x->used++;
+	return 0;
+}
+
+static void pfn_del(struct pfn_index *x, zpa_pfn_t pfn)
+{
+	size_t *v = pfn_find(x, pfn);
+	if (!v)
+		return;
+	size_t mask = x->cap - 1, hole = (size_t)(v - x->val);
+	for (size_t i = (hole + 1) & mask; x->key[i] != ZPA_PFN_NONE; i = (i + 1) & mask) {
+		size_t home = pfn_slot(x, x->key[i]);
+		if (((i - home) & mask) >= ((i - hole) & mask)) {
+			x->key[hole] = x->key[i];
+			x->val[hole] = x->val[i];
+			hole = i;
+		}
+	}
+	x->key[hole] = ZPA_PFN_NONE;
+	x->used--;
+}
+
+/* Take entry i out of the live table (swap with the last), keeping the index right. */
+static struct live_block live_remove(struct wl_state *st, size_t i)
+{
+	struct live_block b = st->live[i];
+	if (wl_classes[b.cls].lru)
+		pfn_del(&st->idx, b.pfn);
+	st->live[i] = st->live[--st->nr_live];
+	if (i < st->nr_live && wl_classes[st->live[i].cls].lru)
+		*pfn_find(&st->idx, st->live[i].pfn) = i;
+	return b;
+}
+
+/*
+ * The page owner of the LRU classes: reclaim evicts a page cache block by
+ * dropping it from the live table and freeing it; compaction moves one by
+ * renaming it.  Both run inside the workload's own zpa calls (direct reclaim,
+ * the inline kswapd and kcompactd), never concurrently with them.
+ */
+static int wl_evict(void *arg, zpa_pfn_t pfn, unsigned order, const struct zpa_reclaim_ctx *ctx)
+{
+	struct wl_state *st = arg;
+	size_t *v = pfn_find(&st->idx, pfn);
+	(void)ctx;
+	if (!v)
+		return ZPA_EVICT_KEEP; /* freed by the workload meanwhile */
+	struct live_block b = live_remove(st, *v);
+	st->r->cls[b.cls].reclaimed++;
+	st->r->in_use -= 1ULL << b.order;
+	zpa__free_pages(st->m, NULL, pfn, order);
+	return ZPA_EVICT_FREED;
+}
+
+static int wl_migrate(void *arg, zpa_pfn_t src, zpa_pfn_t dst, unsigned order, int mode)
+{
+	struct wl_state *st = arg;
+	size_t *v = pfn_find(&st->idx, src);
+	(void)order;
+	(void)mode;
+	if (!v)
+		return ZPA_EBUSY;
+	size_t i = *v;
+	pfn_del(&st->idx, src);
+	if (pfn_put(&st->idx, dst, i)) {
+		pfn_put(&st->idx, src, i); /* room was there a moment ago */
+		return ZPA_EBUSY;
+	}
+	st->live[i].pfn = dst;
+	st->r->cls[st->live[i].cls].migrated++;
+	return 0;
+}
+
+static const struct zpa_page_owner_ops wl_owner_ops = {
+	.name = "workload page cache",
+	.evict = wl_evict,
+	.migrate = wl_migrate,
 };
 
 /* Expected pages of one allocation request, over the class weights. */
@@ -218,6 +356,14 @@ static int do_alloc(struct wl_state *st, struct zpa_task *task)
 		st->live = nl;
 		st->cap_live = cap;
 	}
+	if (k->lru) {
+		/* page cache: indexed first, then on the LRU (reclaim may evict it from then on) */
+		if (pfn_put(&st->idx, pfn, st->nr_live) || zpa_lru_add(st->m, pfn, st->owner, 0)) {
+			pfn_del(&st->idx, pfn);
+			zpa__free_pages(st->m, task, pfn, order);
+			return ZPA_ENOMEM;
+		}
+	}
 	st->live[st->nr_live++] = (struct live_block){ pfn, (uint8_t)order, (uint8_t)c };
 	r->cls[c].pages += 1ULL << order;
 	if (zpa_page_info(st->m, pfn, &info) == 0 && info.nid >= 0 && info.nid < ZPA_MAX_NODES) {
@@ -239,10 +385,9 @@ static void do_free(struct wl_state *st, struct zpa_task *task)
 {
 	struct wl_result *r = st->r;
 	size_t i = (size_t)rng_below(&st->rng, st->nr_live);
-	struct live_block b = st->live[i];
+	struct live_block b = live_remove(st, i);
 	int rc;
 
-	st->live[i] = st->live[--st->nr_live];
 	rc = zpa__free_pages(st->m, task, b.pfn, b.order);
 	r->frees++;
 	r->cls[b.cls].frees++;
@@ -273,6 +418,9 @@ int wl_run(struct zpa_machine *m, const struct wl_params *p, struct wl_result *r
 
 	st.nr_tasks = p->cpu >= 0 ? 1 : zpa_nr_cpus(m) ? zpa_nr_cpus(m) : 1;
 	st.use_policy = p->policy != NULL;
+	st.owner = zpa_page_owner_register(m, &wl_owner_ops, &st);
+	if (st.owner < 0)
+		return st.owner;
 	st.tasks = calloc(st.nr_tasks, sizeof(*st.tasks));
 	if (!st.tasks)
 		return ZPA_ENOMEM;
@@ -314,8 +462,12 @@ int wl_run(struct zpa_machine *m, const struct wl_params *p, struct wl_result *r
 			do_free(&st, task);
 	}
 	r->live_blocks = st.nr_live;
-	for (size_t i = 0; i < st.nr_live; i++)
+	for (size_t i = 0; i < st.nr_live; i++) {
 		r->cls[st.live[i].cls].live++;
+		/* The owner (st) goes with this call: its pages stay held, off the LRU. */
+		if (wl_classes[st.live[i].cls].lru)
+			zpa_lru_del(m, st.live[i].pfn);
+	}
 	for (unsigned nid = 0; rc == 0 && nid < zpa_nr_nodes(m) && nid < ZPA_MAX_NODES; nid++)
 		rc = cli_read_numastat(m, nid, r->numa_after[nid]);
 out:
@@ -329,5 +481,7 @@ out:
 	}
 	free(st.tasks);
 	free(st.live);
+	free(st.idx.key);
+	free(st.idx.val);
 	return rc;
 }

@@ -253,7 +253,7 @@ void prep_new_page(struct zpa_machine *m, struct zone *z, struct zpa_page *page,
 		uint32_t head = page_index(z, page);
 		for (unsigned long i = 1; i < (1ul << order); i++) {
 			WRITE_ONCE(page[i].flags, (page[i].flags & PG_ZONE_MASK) | PG_tail);
-			page[i].next = head;
+			WRITE_ONCE(page[i].next, head); /* read unlocked by compaction's scanner */
 		}
 	}
 	if ((gfp & ZPA___GFP_ZERO) && m->cfg.mem_mode == ZPA_MEM_BACKED) {
@@ -1282,7 +1282,7 @@ static inline void clear_alloc_marks(struct zpa_page *page, unsigned order)
 	if (page->flags & PG_head)
 		for (unsigned long i = 1; i < (1ul << order); i++) {
 			WRITE_ONCE(page[i].flags, page[i].flags & PG_ZONE_MASK);
-			page[i].next = ZPA_NIL;
+			WRITE_ONCE(page[i].next, ZPA_NIL); /* compaction's scanner reads tails unlocked */
 		}
 	WRITE_ONCE(page->flags, page->flags & PG_ZONE_MASK);
 }
