@@ -19,7 +19,14 @@
  *   7. every per-CPU/per-thread list holds PG_pcp blocks of its order in its
  *      zone, and pcp->count equals the pages on its lists; these pages count
  *      as neither free (NR_FREE_PAGES) nor allocated.
- * Every pageset is locked first, then each zone in turn (pageset -> zone).
+ * Then for every node, under its lru_lock:
+ *   8. every LRU list is well linked and holds allocated, referenced head
+ *      pages marked PG_onlru (not isolated) whose flags name that list, and
+ *      its page count equals the lruvec's count, the node counter
+ *      (nr_inactive_anon ...) and the sum of the zones' counters
+ *      (nr_zone_inactive_anon ...).
+ * Every pageset is locked first, then each zone in turn (pageset -> zone),
+ * then each node's lru_lock.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -227,6 +234,50 @@ static void check_zone(struct zpa_machine *m, struct zone *z, struct audit *a)
 		}
 }
 
+/* Audit 8: a node's LRU lists against page flags and counters.  lru_lock held. */
+static void check_lruvec(const struct zpa_machine *m, pg_data_t *pgdat, struct audit *a)
+{
+	struct lruvec *lv = &pgdat->lruvec;
+	struct zone *z0 = &pgdat->node_zones[0];
+	for (int lru = 0; lru < NR_LRU_LISTS; lru++) {
+		unsigned long pages = 0, zone_pages[ZPA_NR_ZONE_TYPES] = { 0 };
+		unsigned long guard = pgdat->node_spanned_pages + 1;
+		uint32_t prev = ZPA_NIL;
+		for (uint32_t idx = lv->lists[lru].head; idx != ZPA_NIL; idx = pgdat->node_mem_map[idx].next) {
+			const struct zpa_page *p = &pgdat->node_mem_map[idx];
+			uint32_t f = READ_ONCE(p->flags);
+			unsigned long pfn = pgdat->node_start_pfn + idx;
+			if (!guard-- || idx >= pgdat->node_spanned_pages) {
+				problem(a, z0, "LRU list %d is cyclic or leaves the node", lru);
+				break;
+			}
+			if (p->prev != prev)
+				problem(a, z0, "LRU list %d: pfn %#lx has prev %u, expected %u", lru, pfn, p->prev, prev);
+			if (!(f & PG_alloc) || (f & (PG_tail | PG_buddy | PG_pcp | PG_isolated)) || !(f & PG_onlru) ||
+			    page_lru_of(f) != lru || p->refcount < 1)
+				problem(a, z0, "LRU list %d: pfn %#lx has flags %#x refcount %d", lru, pfn, f, p->refcount);
+			unsigned long nr = 1ul << (f & PG_ORDER_MASK);
+			pages += nr;
+			zone_pages[page_zidx(p)] += nr;
+			prev = idx;
+		}
+		if (lv->lists[lru].tail != prev)
+			problem(a, z0, "LRU list %d: tail %u, last entry %u", lru, lv->lists[lru].tail, prev);
+		if (pages != lv->nr_pages[lru])
+			problem(a, z0, "LRU list %d holds %lu pages, its count says %lu", lru, pages, lv->nr_pages[lru]);
+		if ((long)pages != node_page_state(pgdat, (enum node_stat_item)(NR_INACTIVE_ANON + lru)))
+			problem(a, z0, "LRU list %d holds %lu pages, the node counter says %ld", lru, pages,
+				node_page_state(pgdat, (enum node_stat_item)(NR_INACTIVE_ANON + lru)));
+		for (unsigned zi = 0; zi < m->nr_zone_types; zi++) {
+			struct zone *z = &pgdat->node_zones[zi];
+			long counted = READ_ONCE(z->vm_stat[NR_ZONE_INACTIVE_ANON + lru]);
+			if (counted != (long)zone_pages[zi])
+				problem(a, z, "LRU list %d holds %lu of the zone's pages, the zone counter says %ld", lru,
+					zone_pages[zi], counted);
+		}
+	}
+}
+
 int zpa_check(struct zpa_machine *m, char *report, size_t size)
 {
 	struct audit a = { { report, size, 0 }, 0 };
@@ -240,6 +291,12 @@ int zpa_check(struct zpa_machine *m, char *report, size_t size)
 			check_zone(m, z, &a);
 			zpa_spin_unlock(&z->lock);
 		}
+	}
+	for (unsigned n = 0; n < m->nr_nodes; n++) {
+		pg_data_t *pgdat = m->nodes[n];
+		zpa_spin_lock(&pgdat->lruvec.lru_lock);
+		check_lruvec(m, pgdat, &a);
+		zpa_spin_unlock(&pgdat->lruvec.lru_lock);
 	}
 	pagesets_unlock_all(m);
 	if (a.problems > 20)

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "helpers/zt.h"
+#include "types.h"
 
 /* ---- a test page owner: a cache of LRU pages ---- */
 
@@ -524,6 +525,30 @@ static void test_warn_alloc_first_line(void **state)
 	zpa_machine_destroy(m);
 }
 
+/* zpa_check audits the LRU lists: a count that disagrees with the list is reported, and nothing else. */
+static void test_check_audits_lru(void **state)
+{
+	(void)state;
+	struct setup *s = setup_new();
+	fill(s, 100, false, 1000);
+	char report[1024];
+	assert_int_equal(zpa_check(s->m, report, sizeof(report)), 0);
+	struct lruvec *lv = &s->m->nodes[0]->lruvec;
+	assert_int_equal(lv->nr_pages[ZPA_LRU_INACTIVE_FILE], 100);
+	lv->nr_pages[ZPA_LRU_INACTIVE_FILE]--;
+	assert_int_equal(zpa_check(s->m, report, sizeof(report)), ZPA_ECORRUPT);
+	assert_non_null(strstr(report, "LRU list 2 holds 100 pages, its count says 99"));
+	lv->nr_pages[ZPA_LRU_INACTIVE_FILE]++;
+	/* a page whose flags name another list */
+	uint32_t idx = lv->lists[ZPA_LRU_INACTIVE_FILE].head;
+	struct zpa_page *p = &s->m->nodes[0]->node_mem_map[idx];
+	__atomic_fetch_or(&p->flags, PG_active, __ATOMIC_RELAXED);
+	assert_int_equal(zpa_check(s->m, report, sizeof(report)), ZPA_ECORRUPT);
+	assert_non_null(strstr(report, "LRU list 2: pfn"));
+	__atomic_fetch_and(&p->flags, ~PG_active, __ATOMIC_RELAXED);
+	setup_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -538,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_warn_alloc_rate_limit),
 		cmocka_unit_test(test_warn_alloc_report_format),
 		cmocka_unit_test(test_warn_alloc_first_line),
+		cmocka_unit_test(test_check_audits_lru),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
