@@ -225,6 +225,9 @@ enum zpa_daemon_mode {
 	 * Default.  A wakeup runs the daemon's work at once, in the thread that
 	 * woke it, as the node's kswapd (or kcompactd) context: GFP_KERNEL,
 	 * PF_MEMALLOC, counted as kswapd work.  No thread; deterministic.
+	 * The waker may be a GFP_ATOMIC caller: the request itself still never
+	 * reclaims, but owner callbacks then run on its thread.  Hosts whose
+	 * atomic contexts must not run them use THREAD (or MANUAL) mode.
 	 */
 	ZPA_DAEMON_INLINE = 0,
 	/* One kswapd and one kcompactd thread per node (hosted builds). */
