@@ -221,6 +221,16 @@ ZPA_HIDDEN void pagesets_lock_all(struct zpa_machine *m);
 ZPA_HIDDEN void pagesets_unlock_all(struct zpa_machine *m);
 
 /* ---- page_alloc.c: allocation and free ---- */
+/* The machine CPU the task runs on, and its node (numa_node_id()). */
+static inline int task_cpu(const struct zpa_machine *m, const struct zpa_task *t)
+{
+	int cpu = t->cpu >= 0 ? t->cpu : zpa_port_cpu_id();
+	return m->cfg.nr_cpus ? cpu % (int)m->cfg.nr_cpus : 0;
+}
+static inline int task_node(const struct zpa_machine *m, const struct zpa_task *t)
+{
+	return m->cfg.nr_cpus ? m->cfg.cpu_node[task_cpu(m, t)] : 0;
+}
 static inline bool zpa_node_isset(const zpa_nodemask_t *mask, int nid)
 {
 	return !mask || (mask->bits[nid >> 6] >> (nid & 63)) & 1;
@@ -254,6 +264,9 @@ static inline bool nodes_intersects(const zpa_nodemask_t *a, const zpa_nodemask_
 			return true;
 	return false;
 }
+
+/* "%*pbl" of a node mask over the machine's nodes ("0-1,3"); NULL: every node. */
+ZPA_HIDDEN void nodelist_format(const struct zpa_machine *m, const zpa_nodemask_t *mask, char *buf, size_t size);
 
 /*
  * alloc_pages(): a policy-driven allocation for task (Linux's alloc_pages()
@@ -364,13 +377,6 @@ static inline bool memcg_kmem_enabled(struct zpa_machine *m)
 {
 	return atomic_load_explicit(&m->memcg_kmem_on, memory_order_acquire);
 }
-/*
- * __memcg_kmem_charge_page(): charge the block just allocated at pfn (first
- * page page, owned by the caller) to g with the limit rules of zpa/memcg.h.
- * 0, or ZPA_ENOMEM: the caller frees the block and fails the allocation.
- */
-ZPA_HIDDEN int __memcg_kmem_charge_page(struct zpa_machine *m, struct zpa_memcg *g, struct zpa_page *page,
-					unsigned long pfn, unsigned order, zpa_gfp_t gfp);
 /* __memcg_kmem_uncharge_page(): the block at pfn (page has PG_memcg) is being freed. */
 ZPA_HIDDEN void __memcg_kmem_uncharge_page(struct zpa_machine *m, struct zpa_page *page, unsigned long pfn);
 /* A task goes away: it leaves its group. */
@@ -386,10 +392,12 @@ ZPA_HIDDEN bool page_memcg_in_subtree(struct zpa_machine *m, struct zpa_page *pa
 ZPA_HIDDEN void mem_cgroup_migrate(struct zpa_machine *m, struct zpa_page *old, unsigned long old_pfn,
 				   struct zpa_page *new, unsigned long new_pfn);
 /*
- * __memcg_kmem_charge_page() for a known allocating task (NULL: the calling
- * thread's): its PF_MEMALLOC forces the charge, an OOM victim gets no second
- * kill, and a memcg OOM reports it as the one who invoked the killer.
- * page_alloc.c should call this one with ac->task.
+ * Linux's __memcg_kmem_charge_page(): charge the block just allocated at pfn
+ * (first page page, owned by the caller) to g with the limit rules of
+ * zpa/memcg.h, for the allocating task (NULL: the calling thread's): its
+ * PF_MEMALLOC forces the charge, an OOM victim gets no second kill, and a
+ * memcg OOM reports it as the one who invoked the killer.  0, or
+ * ZPA_ENOMEM: the caller frees the block and fails the allocation.
  */
 ZPA_HIDDEN int memcg_kmem_charge_page_task(struct zpa_machine *m, struct zpa_task *task, struct zpa_memcg *g,
 					   struct zpa_page *page, unsigned long pfn, unsigned order, zpa_gfp_t gfp);

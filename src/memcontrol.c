@@ -646,12 +646,6 @@ int memcg_kmem_charge_page_task(struct zpa_machine *m, struct zpa_task *task, st
 	return try_charge(m, task ? task : zpa_task_current(), g, page, pfn, order, gfp);
 }
 
-int __memcg_kmem_charge_page(struct zpa_machine *m, struct zpa_memcg *g, struct zpa_page *page, unsigned long pfn,
-			     unsigned order, zpa_gfp_t gfp)
-{
-	return memcg_kmem_charge_page_task(m, NULL, g, page, pfn, order, gfp);
-}
-
 void __memcg_kmem_uncharge_page(struct zpa_machine *m, struct zpa_page *page, unsigned long pfn)
 {
 	struct memcg_state *s = memcg_state(m);

@@ -54,6 +54,27 @@
  * SPDX-License-Identifier: MIT
  */
 #include "internal.h"
+
+void nodelist_format(const struct zpa_machine *m, const zpa_nodemask_t *mask, char *buf, size_t size)
+{
+	struct zpa_buf b = { buf, size, 0 };
+	if (size)
+		buf[0] = '\0';
+	for (unsigned n = 0; n < m->nr_nodes;) {
+		if (!m->nodes[n] || !zpa_node_isset(mask, (int)n)) {
+			n++;
+			continue;
+		}
+		unsigned end = n;
+		while (end + 1 < m->nr_nodes && m->nodes[end + 1] && zpa_node_isset(mask, (int)end + 1))
+			end++;
+		if (end > n)
+			zpa_bprintf(&b, "%s%u-%u", b.len ? "," : "", n, end);
+		else
+			zpa_bprintf(&b, "%s%u", b.len ? "," : "", n);
+		n = end + 1;
+	}
+}
 #include "pcp.h"
 
 #define NODEMASK_WORDS (sizeof(zpa_nodemask_t) / sizeof(uint64_t))

@@ -518,28 +518,6 @@ static bool oom_task_eligible(struct zpa_machine *m, const struct oom_task *ot, 
 
 /* ---- reports ---- */
 
-/* A node list as "%*pbl" prints it ("0-1,3"), over the machine's nodes only. */
-static void format_nodelist(const struct zpa_machine *m, const zpa_nodemask_t *mask, char *buf, size_t size)
-{
-	struct zpa_buf b = { buf, size, 0 };
-	buf[0] = '\0';
-	int n = 0;
-	while (n < ZPA_MAX_NODES) {
-		if (!m->nodes[n] || !zpa_nodemask_test(mask, n)) {
-			n++;
-			continue;
-		}
-		int end = n;
-		while (end + 1 < ZPA_MAX_NODES && m->nodes[end + 1] && zpa_nodemask_test(mask, end + 1))
-			end++;
-		if (end > n)
-			zpa_bprintf(&b, "%s%d-%d", b.len ? "," : "", n, end);
-		else
-			zpa_bprintf(&b, "%s%d", b.len ? "," : "", n);
-		n = end + 1;
-	}
-}
-
 /* __ratelimit(&oom_rs): oom_lock held. */
 static bool oom_ratelimit(struct zpa_machine *m)
 {
@@ -669,8 +647,8 @@ static void dump_header(struct zpa_machine *m, const struct zpa_oom_control *oc,
 	/* dump_oom_summary() */
 	char nodemask[160] = "(null)", mems[160], oom_memcg[300] = "global_oom", task_memcg[300], comm[TASK_COMM_LEN];
 	if (oc->nodemask)
-		format_nodelist(m, oc->nodemask, nodemask, sizeof nodemask);
-	format_nodelist(m, &cur->mems_allowed, mems, sizeof mems);
+		nodelist_format(m, oc->nodemask, nodemask, sizeof nodemask);
+	nodelist_format(m, &cur->mems_allowed, mems, sizeof mems);
 	if (oc->memcg) {
 		memcpy(oom_memcg, "oom_memcg=", 10);
 		mem_cgroup_path(oc->memcg, oom_memcg + 10, sizeof oom_memcg - 10);

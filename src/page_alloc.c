@@ -99,18 +99,6 @@ void zpa_task_flags_restore(struct zpa_task *t, unsigned saved, unsigned flags)
 	t->flags = (t->flags & ~flags) | (saved & flags);
 }
 
-/* The machine CPU the task runs on, and its node (numa_node_id()). */
-static inline int task_cpu(const struct zpa_machine *m, const struct zpa_task *t)
-{
-	int cpu = t->cpu >= 0 ? t->cpu : zpa_port_cpu_id();
-	return m->cfg.nr_cpus ? cpu % (int)m->cfg.nr_cpus : 0;
-}
-
-static inline int task_node(const struct zpa_machine *m, const struct zpa_task *t)
-{
-	return m->cfg.nr_cpus ? m->cfg.cpu_node[task_cpu(m, t)] : 0;
-}
-
 /* A thread's default task allocates for the node its page lists belong to. */
 static inline int thread_home_node(struct zpa_machine *m, const struct zpa_task *t)
 {
@@ -706,28 +694,6 @@ out:
 	if (!page && *progress && m->daemon_mode == ZPA_DAEMON_MANUAL)
 		zpa_oom_reap(m);
 	return page;
-}
-
-/* "%*pbl" of a node mask: "0-1,3"; NULL or every node of the machine: all nodes listed. */
-static void nodelist_format(const struct zpa_machine *m, const zpa_nodemask_t *mask, char *buf, size_t size)
-{
-	size_t len = 0;
-	buf[0] = 0;
-	for (unsigned n = 0; n < m->nr_nodes;) {
-		if (!zpa_node_isset(mask, (int)n)) {
-			n++;
-			continue;
-		}
-		unsigned e = n;
-		while (e + 1 < m->nr_nodes && zpa_node_isset(mask, (int)e + 1))
-			e++;
-		int w = e > n ? snprintf(buf + len, size - len, "%s%u-%u", len ? "," : "", n, e)
-			      : snprintf(buf + len, size - len, "%s%u", len ? "," : "", n);
-		if (w < 0 || (size_t)w >= size - len)
-			break;
-		len += (size_t)w;
-		n = e + 1;
-	}
 }
 
 /* current->comm */

@@ -1278,11 +1278,10 @@ unsigned long try_to_free_pages(struct zpa_machine *m, const struct alloc_contex
 	return nr;
 }
 
-/* numa_node_id() of the calling thread: the node of its CPU, else the first node with memory. */
+/* numa_node_id() of the task, else (a node without memory) the first node that has some. */
 static pg_data_t *current_pgdat(struct zpa_machine *m, const struct zpa_task *task)
 {
-	int cpu = task->cpu >= 0 ? task->cpu : zpa_port_cpu_id();
-	int nid = m->cfg.nr_cpus ? m->cfg.cpu_node[cpu % (int)m->cfg.nr_cpus] : 0;
+	int nid = task_node(m, task);
 	if (nid >= 0 && (unsigned)nid < m->nr_nodes && m->nodes[nid])
 		return m->nodes[nid];
 	for (unsigned n = 0; n < m->nr_nodes; n++)
